@@ -2,7 +2,7 @@
 // limits and optional features, dispatches a tiny kernel and verifies it, and ends with a one-line
 // verdict. Exit status 0 when ready, 1 when not.
 
-import { runDoctor, type DoctorReport } from '../../runtime/gpu/doctor.js';
+import type { DoctorReport } from '../../runtime/gpu/doctor.js';
 import type { Command } from '../command.js';
 
 function formatReport(report: DoctorReport): string {
@@ -48,6 +48,8 @@ export const doctorCommand: Command = {
   usage: 'alignc doctor [--json]',
   options: [{ name: 'json', kind: 'boolean', description: 'print the report as JSON' }],
   async run(args) {
+    // Loaded on use: other commands should not pay for loading Dawn's native module.
+    const { runDoctor } = await import('../../runtime/gpu/doctor.js');
     const report = await runDoctor();
     process.stdout.write(
       (args.booleans.has('json') ? JSON.stringify(report, null, 2) : formatReport(report)) + '\n',

@@ -1,0 +1,265 @@
+// Value and gradient of a `.align` function, and the finite-difference check that loss authors run
+// on their own functions (`alignc grad`, `alignc check-grad`). The function is lowered to IR
+// (lower-fn.ts), differentiated by the runtime's VJP table — or by its hand-written backward
+// block — and evaluated on the CPU reference. Flow: checked AST → IR → autodiff → values.
+
+import type { FnDecl } from '../../grammar/ast.js';
+import { buildBackward } from '../../runtime/autodiff/backward.js';
+import { interpret } from '../../runtime/cpu/interpret.js';
+import { allocate, type TensorData } from '../../runtime/cpu/tensor-data.js';
+import { AlignError } from '../../runtime/errors.js';
+import { Rng } from '../../runtime/rng.js';
+import type { DType, Shape } from '../ir/index.js';
+import { lowerFn, lowerWithCustomBackward, type ArgType } from './lower-fn.js';
+
+export class GradInputError extends AlignError {
+  readonly code = 'E_GRAD_INPUT';
+}
+
+export interface GradOptions {
+  /** Evaluate in f64 (finite differences need it). */
+  readonly float64?: boolean;
+  /** Values for parameters that have defaults (hyperparameters such as τ). */
+  readonly constants?: ReadonlyMap<string, number>;
+  /** Cotangent of the output; default ones (the gradient of the output's sum). */
+  readonly cotangent?: TensorData;
+  /** Differentiate through the body even when the function declares a backward block. */
+  readonly ignoreCustomBackward?: boolean;
+}
+
+export interface GradResult {
+  readonly value: TensorData;
+  /** Gradient of Σ cotangent·output with respect to each f32 tensor argument. */
+  readonly grads: ReadonlyMap<string, TensorData>;
+  /** The function's dimension names and their sizes in this call. */
+  readonly dims: ReadonlyMap<string, number>;
+  readonly usedCustomBackward: boolean;
+}
+
+export function hasCustomBackward(fn: FnDecl): boolean {
+  return fn.body.some((s) => s.kind === 'Backward');
+}
+
+export function valueAndGrad(
+  fn: FnDecl,
+  functions: ReadonlyMap<string, FnDecl>,
+  inputs: ReadonlyMap<string, TensorData>,
+  options: GradOptions = {},
+): GradResult {
+  const float64 = options.float64 ?? false;
+  const types = new Map<string, ArgType>(
+    [...inputs].map(([name, t]) => [name, { shape: t.shape, dtype: t.dtype }]),
+  );
+  for (const name of inputs.keys()) {
+    if (!fn.params.some((p) => p.name.name === name)) {
+      throw new GradInputError(`function ${fn.name.name} has no parameter ${name}`, {
+        hint: `its parameters: ${fn.params.map((p) => p.name.name).join(', ')}`,
+      });
+    }
+  }
+  const constants = options.constants ?? new Map<string, number>();
+  if (hasCustomBackward(fn) && !options.ignoreCustomBackward) {
+    const lowered = lowerWithCustomBackward(fn, types, functions, constants);
+    const ordered = lowered.params.map((p) => inputs.get(p.name)!);
+    const cot = options.cotangent ?? ones(lowered.builder.shape(lowered.output), float64);
+    const results = interpret(lowered.graph, [...ordered, cot], { float64 });
+    const grads = new Map<string, TensorData>();
+    lowered.params.forEach((p, k) => {
+      if (p.type.dtype === 'f32') grads.set(p.name, results[1 + k]);
+    });
+    return { value: results[0], grads, dims: lowered.dims, usedCustomBackward: true };
+  }
+  const lowered = lowerFn(fn, types, functions, constants);
+  const b = lowered.builder;
+  const differentiable = lowered.params
+    .map((p, k) => ({ p, node: lowered.inputNodes[k] }))
+    .filter(({ p }) => p.type.dtype === 'f32');
+  const outType = b.type(lowered.output);
+  if (outType.dtype !== 'f32') {
+    throw new GradInputError(
+      `function ${fn.name.name} returns ${outType.dtype}; only f32 results have gradients`,
+    );
+  }
+  const seed = b.input('__cotangent', outType.shape, 'f32');
+  const gradNodes = buildBackward(
+    b,
+    lowered.output,
+    differentiable.map((d) => d.node),
+    { seed, stopGradient: lowered.stopGradient },
+  );
+  const graph = b.build([lowered.output, ...gradNodes]);
+  const ordered = lowered.params.map((p) => inputs.get(p.name)!);
+  const cot = options.cotangent ?? ones(outType.shape, float64);
+  const results = interpret(graph, [...ordered, cot], { float64 });
+  const grads = new Map<string, TensorData>();
+  differentiable.forEach(({ p }, k) => grads.set(p.name, results[1 + k]));
+  return { value: results[0], grads, dims: lowered.dims, usedCustomBackward: false };
+}
+
+function ones(shape: Shape, float64: boolean): TensorData {
+  const n = shape.reduce((a, d) => a * d, 1);
+  const data = allocate('f32', n, float64);
+  data.fill(1);
+  return { shape: [...shape], dtype: 'f32', data };
+}
+
+// ---- check-grad ----------------------------------------------------------------------------------
+
+export interface CheckGradOptions {
+  readonly seed?: number;
+  /** Sizes of the function's dimension names; unnamed ones get small distinct defaults. */
+  readonly dims?: ReadonlyMap<string, number>;
+  /** Largest accepted error, relative to max(|numeric|, |autodiff|, 1). */
+  readonly tolerance?: number;
+  readonly constants?: ReadonlyMap<string, number>;
+}
+
+export interface ArgGradReport {
+  readonly name: string;
+  readonly shape: Shape;
+  readonly worstError: number;
+  /** Flat index of the worst element, with both gradients there. */
+  readonly worstIndex: number;
+  readonly autodiff: number;
+  readonly numeric: number;
+  readonly ok: boolean;
+}
+
+export interface CheckGradReport {
+  readonly fn: string;
+  readonly seed: number;
+  readonly dims: Readonly<Record<string, number>>;
+  readonly tolerance: number;
+  readonly usedCustomBackward: boolean;
+  readonly args: readonly ArgGradReport[];
+  readonly ok: boolean;
+}
+
+const DEFAULT_DIM_SIZES = [5, 4, 3, 6, 2];
+
+/**
+ * Draws inputs of the declared shapes (f32 in [-2, 2), except `f32[…, 4]` arguments, drawn as valid
+ * boxes x1 < x2, y1 < y2; i32 in [-1, 3); bool fair coins), then compares the gradient (autodiff,
+ * or the function's own backward block) with central finite differences in f64, per argument.
+ */
+export function checkGrad(
+  fn: FnDecl,
+  functions: ReadonlyMap<string, FnDecl>,
+  options: CheckGradOptions = {},
+): CheckGradReport {
+  const seed = options.seed ?? 0;
+  const tolerance = options.tolerance ?? 1e-4;
+  const rng = Rng.fromSeed(seed).child('check-grad');
+  const dims = new Map(options.dims ?? []);
+  let nextDefault = 0;
+  const dimSize = (name: string): number => {
+    let size = dims.get(name);
+    if (size === undefined) {
+      size = DEFAULT_DIM_SIZES[nextDefault++ % DEFAULT_DIM_SIZES.length];
+      dims.set(name, size);
+    }
+    return size;
+  };
+  const inputs = new Map<string, TensorData>();
+  for (const p of fn.params) {
+    if (p.default) continue;
+    const shape = p.type.dims.map((d) => (d.kind === 'DimSize' ? d.size : dimSize(d.name)));
+    inputs.set(p.name.name, drawInput(rng, shape, p.type.dtype));
+  }
+  const probe = valueAndGrad(fn, functions, inputs, {
+    float64: true,
+    constants: options.constants,
+  });
+  const cotangent = drawInput(rng, probe.value.shape, 'f32', true);
+  const analytic = valueAndGrad(fn, functions, inputs, {
+    float64: true,
+    constants: options.constants,
+    cotangent,
+  });
+  // The objective Σ r·f(x) with a random r catches transposed or misplaced gradients that a plain
+  // sum would not.
+  const objective = (values: ReadonlyMap<string, TensorData>): number => {
+    const out = valueAndGrad(fn, functions, values, {
+      float64: true,
+      constants: options.constants,
+      ignoreCustomBackward: true,
+      cotangent,
+    }).value;
+    let total = 0;
+    for (let i = 0; i < out.data.length; i++) total += out.data[i] * cotangent.data[i];
+    return total;
+  };
+  const args: ArgGradReport[] = [];
+  for (const [name, grad] of analytic.grads) {
+    const base = inputs.get(name)!;
+    let worst = { error: -1, index: 0, autodiff: 0, numeric: 0 };
+    for (let e = 0; e < base.data.length; e++) {
+      const h = 1e-6 * Math.max(1, Math.abs(base.data[e]));
+      const at = (delta: number): number => {
+        const data = Float64Array.from(base.data);
+        data[e] += delta;
+        return objective(new Map(inputs).set(name, { ...base, data }));
+      };
+      const numeric = (at(h) - at(-h)) / (2 * h);
+      const autodiff = grad.data[e];
+      const error =
+        Math.abs(numeric - autodiff) / Math.max(1, Math.abs(numeric), Math.abs(autodiff));
+      const bad = !Number.isFinite(autodiff) || !(error <= worst.error);
+      if (bad || worst.error < 0)
+        worst = { error: Number.isFinite(error) ? error : Infinity, index: e, autodiff, numeric };
+    }
+    args.push({
+      name,
+      shape: base.shape,
+      worstError: Math.max(0, worst.error),
+      worstIndex: worst.index,
+      autodiff: worst.autodiff,
+      numeric: worst.numeric,
+      ok: worst.error <= tolerance,
+    });
+  }
+  return {
+    fn: fn.name.name,
+    seed,
+    dims: Object.fromEntries(analytic.dims),
+    tolerance,
+    usedCustomBackward: analytic.usedCustomBackward,
+    args,
+    ok: args.every((a) => a.ok),
+  };
+}
+
+function drawInput(rng: Rng, shape: Shape, dtype: DType | 'bool', plain = false): TensorData {
+  const n = shape.reduce((a, d) => a * d, 1);
+  const data = allocate(dtype, n, dtype === 'f32');
+  const boxes = !plain && dtype === 'f32' && shape.length > 0 && shape[shape.length - 1] === 4;
+  for (let i = 0; i < n; i++) {
+    switch (dtype) {
+      case 'f32':
+        data[i] = rng.uniform() * 4 - 2;
+        break;
+      case 'i32':
+        data[i] = Math.floor(rng.uniform() * 4) - 1;
+        break;
+      case 'u32':
+        data[i] = Math.floor(rng.uniform() * 4);
+        break;
+      case 'bool':
+        data[i] = rng.uniform() < 0.5 ? 1 : 0;
+        break;
+      default:
+        return dtype satisfies never;
+    }
+  }
+  if (boxes) {
+    for (let i = 0; i < n; i += 4) {
+      const x1 = rng.uniform() * 20;
+      const y1 = rng.uniform() * 20;
+      data[i] = x1;
+      data[i + 1] = y1;
+      data[i + 2] = x1 + 1 + rng.uniform() * 10;
+      data[i + 3] = y1 + 1 + rng.uniform() * 10;
+    }
+  }
+  return { shape: [...shape], dtype: dtype as DType, data };
+}
