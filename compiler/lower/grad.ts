@@ -177,18 +177,14 @@ export function checkGrad(
     cotangent,
   });
   // The objective Σ r·f(x) with a random r catches transposed or misplaced gradients that a plain
-  // sum would not.
-  const objective = (values: ReadonlyMap<string, TensorData>): number => {
-    const out = valueAndGrad(fn, functions, values, {
-      float64: true,
-      constants: options.constants,
-      ignoreCustomBackward: true,
-      cotangent,
-    }).value;
-    let total = 0;
-    for (let i = 0; i < out.data.length; i++) total += out.data[i] * cotangent.data[i];
-    return total;
-  };
+  // sum would not. Detached values stay at their base values, as autodiff treats them.
+  const objective = frozenObjective(
+    fn,
+    functions,
+    inputs,
+    options.constants ?? new Map(),
+    cotangent,
+  );
   const args: ArgGradReport[] = [];
   for (const [name, grad] of analytic.grads) {
     const base = inputs.get(name)!;
@@ -226,6 +222,42 @@ export function checkGrad(
     usedCustomBackward: analytic.usedCustomBackward,
     args,
     ok: args.every((a) => a.ok),
+  };
+}
+
+/**
+ * Σ cotangent·f(values), where every `detach(…)` inside f is replaced by its value at `base`:
+ * the function autodiff differentiates, so finite differences of it are comparable.
+ */
+function frozenObjective(
+  fn: FnDecl,
+  functions: ReadonlyMap<string, FnDecl>,
+  base: ReadonlyMap<string, TensorData>,
+  constants: ReadonlyMap<string, number>,
+  cotangent: TensorData,
+): (values: ReadonlyMap<string, TensorData>) => number {
+  const types = new Map<string, ArgType>(
+    [...base].map(([name, t]) => [name, { shape: t.shape, dtype: t.dtype }]),
+  );
+  const plain = lowerFn(fn, types, functions, constants);
+  const ordered = plain.params.map((p) => base.get(p.name)!);
+  const frozenValues =
+    plain.detached.length > 0
+      ? interpret(plain.builder.build([...plain.detached]), ordered, { float64: true })
+      : [];
+  const frozen = lowerFn(fn, types, functions, constants, new Map(), { freezeDetached: true });
+  const graph = frozen.graph;
+  return (values) => {
+    const feeds = graph.inputs.map((id) => {
+      const node = graph.nodes[id];
+      if (node.op !== 'input') throw new Error('internal: graph input is not an input node');
+      const k = frozen.detached.indexOf(id);
+      return k >= 0 ? frozenValues[k] : values.get(node.name)!;
+    });
+    const out = interpret(graph, feeds, { float64: true })[0];
+    let total = 0;
+    for (let i = 0; i < out.data.length; i++) total += out.data[i] * cotangent.data[i];
+    return total;
   };
 }
 

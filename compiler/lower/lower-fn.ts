@@ -37,6 +37,8 @@ export interface LoweredFn {
   readonly inputNodes: readonly NodeId[];
   /** Nodes made by `detach(…)`: gradients do not flow through them. */
   readonly stopGradient: ReadonlySet<NodeId>;
+  /** `detach(…)` results in lowering order: identity nodes, or inputs with `freezeDetached`. */
+  readonly detached: readonly NodeId[];
   /** The tensor parameters in graph-input order (those given in `args`), with their types. */
   readonly params: readonly { readonly name: string; readonly type: ArgType }[];
   /** Dimension names and the sizes they were bound to. */
@@ -61,8 +63,10 @@ export function lowerFn(
   constants: ReadonlyMap<string, number> = new Map(),
   /** Receives the body's final scope (for a backward block). */
   scope: Map<string, Binding> = new Map(),
+  options: { readonly freezeDetached?: boolean } = {},
 ): LoweredFn & { readonly lowering: FnLowering } {
   const lowering = new FnLowering(functions);
+  lowering.freezeDetached = options.freezeDetached ?? false;
   const params: { name: string; type: ArgType }[] = [];
   const inputNodes: NodeId[] = [];
   for (const p of fn.params) {
@@ -99,6 +103,7 @@ export function lowerFn(
     output: result,
     inputNodes,
     stopGradient: lowering.stopGradient,
+    detached: lowering.detached,
     params,
     dims: lowering.dims,
     lowering,
@@ -189,6 +194,13 @@ export class FnLowering implements LowerContext {
   readonly b = new GraphBuilder();
   readonly dims = new Map<string, number>();
   readonly stopGradient = new Set<NodeId>();
+  /** Every `detach(…)` result, in the order lowering met them. */
+  readonly detached: NodeId[] = [];
+  /**
+   * Lower `detach(x)` as a graph input instead of an identity: finite differences then treat the
+   * detached value as the constant it is for autodiff (its base value is fed in).
+   */
+  freezeDetached = false;
   /** The index space of the innermost comprehension or reduction being lowered. */
   space: IndexSpace | undefined;
   readonly #functions: ReadonlyMap<string, A.FnDecl>;
@@ -464,12 +476,7 @@ export class FnLowering implements LowerContext {
       case 'Reduce':
         return this.reduce(e, scope, space);
       case 'List':
-        throw new LowerError(
-          'E_TYPE',
-          'a list is not a tensor inside a function',
-          e.span,
-          'pass tensors as arguments',
-        );
+        return this.listLiteral(e);
       case 'Member':
         throw new LowerError(
           'E_UNKNOWN_MEMBER',
@@ -480,6 +487,56 @@ export class FnLowering implements LowerContext {
       default:
         return e satisfies never;
     }
+  }
+
+  /** `[1, 1, 2, 2]` or `[[1, 0], [0, 1]]`: a constant tensor (f32, or i32 when all are integers). */
+  listLiteral(e: A.ListExpr): Value {
+    const shape: number[] = [];
+    const values: number[] = [];
+    let integers = true;
+    const walk = (x: A.Expr, depth: number): void => {
+      if (x.kind === 'List') {
+        if (depth === shape.length) shape.push(x.items.length);
+        else if (shape[depth] !== x.items.length) {
+          throw new LowerError(
+            'E_SHAPE_MISMATCH',
+            'the rows of this list have different lengths',
+            x.span,
+          );
+        }
+        for (const item of x.items) walk(item, depth + 1);
+        return;
+      }
+      if (depth !== shape.length) {
+        throw new LowerError(
+          'E_SHAPE_MISMATCH',
+          'the rows of this list have different depths',
+          x.span,
+        );
+      }
+      const n =
+        x.kind === 'Number'
+          ? x
+          : x.kind === 'Unary' && x.op === '-' && x.operand.kind === 'Number'
+            ? x.operand
+            : undefined;
+      if (!n) {
+        throw new LowerError('E_CONST', 'a list inside a function holds numbers only', x.span);
+      }
+      integers &&= n.isInteger;
+      values.push(n === x ? n.value : -n.value);
+    };
+    walk(e, 0);
+    if (values.length === 0)
+      throw new LowerError('E_SHAPE_MISMATCH', 'an empty list has no shape', e.span);
+    const node = this.b.add({
+      op: 'literal',
+      values,
+      shape,
+      dtype: integers ? 'i32' : 'f32',
+      inputs: [],
+    });
+    return { node, axes: null, literal: true };
   }
 
   name(e: A.NameRef, scope: ReadonlyMap<string, Binding>, space: IndexSpace | undefined): Value {
@@ -604,7 +661,9 @@ export class FnLowering implements LowerContext {
     }
     const name = e.callee.name;
     const user = this.#functions.get(name);
-    if (user && !scope.has(name)) return this.inline(user, e, scope, space);
+    const shadow = scope.get(name);
+    if (user && (shadow === undefined || shadow.kind === 'fn'))
+      return this.inline(user, e, scope, space);
     if (isBuiltin(name)) {
       const args = e.args.map((a) => {
         if (a.name) {
@@ -966,10 +1025,16 @@ export class FnLowering implements LowerContext {
   // ---- LowerContext: what built-ins use ----------------------------------------------------------
 
   detach(v: Value): Value {
-    // A fresh identity node (a same-shape reshape) that autodiff is told not to cross.
     const t = this.b.type(v.node);
+    if (this.freezeDetached) {
+      const node = this.b.input(`__detached_${this.detached.length}`, t.shape, t.dtype);
+      this.detached.push(node);
+      return { node, axes: v.axes };
+    }
+    // A fresh identity node (a same-shape reshape) that autodiff is told not to cross.
     const node = this.b.add({ op: 'reshape', shape: t.shape, dtype: t.dtype, inputs: [v.node] });
     this.stopGradient.add(node);
+    this.detached.push(node);
     return { node, axes: v.axes };
   }
 
