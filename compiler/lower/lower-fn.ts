@@ -521,7 +521,7 @@ export class FnLowering implements LowerContext {
             ? x.operand
             : undefined;
       if (!n) {
-        throw new LowerError('E_CONST', 'a list inside a function holds numbers only', x.span);
+        throw new LowerError('E_TYPE', 'a list inside a function holds numbers only', x.span);
       }
       integers &&= n.isInteger;
       values.push(n === x ? n.value : -n.value);
