@@ -182,7 +182,11 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     lower: (ctx, [labels, classes], span) => {
       const count = ctx.constantOf(classes);
       if (count === undefined || !Number.isInteger(count) || count < 1) {
-        throw new LowerError('E_ARG_TYPE', 'one_hot needs a positive integer number of classes', span);
+        throw new LowerError(
+          'E_ARG_TYPE',
+          'one_hot needs a positive integer number of classes',
+          span,
+        );
       }
       const l = ctx.asDtype(labels, 'i32').node;
       const shape = [...ctx.b.shape(l), count];

@@ -10,7 +10,8 @@ import { allocate, type TensorData } from '../../runtime/cpu/tensor-data.js';
 import { AlignError } from '../../runtime/errors.js';
 import { Rng } from '../../runtime/rng.js';
 import type { DType, Shape } from '../ir/index.js';
-import { lowerFn, lowerWithCustomBackward, type ArgType } from './lower-fn.js';
+import { lowerWithCustomBackward } from './custom-backward.js';
+import { lowerFn, type ArgType } from './lower-fn.js';
 
 export class GradInputError extends AlignError {
   readonly code = 'E_GRAD_INPUT';

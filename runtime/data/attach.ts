@@ -14,7 +14,11 @@ export interface AttachOptions {
 }
 
 /** The images of `images` with the boxes of `proposals` (labels 0, not crowd). */
-export function attachProposals(images: Dataset, proposals: Dataset, options: AttachOptions = {}): Dataset {
+export function attachProposals(
+  images: Dataset,
+  proposals: Dataset,
+  options: AttachOptions = {},
+): Dataset {
   const matchBy = options.matchBy ?? 'imageId';
   const keyOf = (s: Sample): string => (matchBy === 'imageId' ? String(s.imageId) : s.key);
   const byKey = new Map(proposals.samples.map((s) => [keyOf(s), s]));

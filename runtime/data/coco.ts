@@ -6,7 +6,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readImageSize } from './image.js';
-import { acceptBox, DatasetError, packBoxes, type Category, type Dataset, type Sample } from './dataset.js';
+import {
+  acceptBox,
+  DatasetError,
+  packBoxes,
+  type Category,
+  type Dataset,
+  type Sample,
+} from './dataset.js';
 import { DataWarnings } from './warnings.js';
 
 export interface CocoImage {
@@ -106,7 +113,13 @@ export async function loadCocoDataset(options: CocoOptions): Promise<Dataset> {
   }
 
   const rowsOf = new Map<number, { box: number[]; label: number; crowd: boolean }[]>();
-  const pending: { imageId: number; raw: number[]; label: number; crowd: boolean; where: string }[] = [];
+  const pending: {
+    imageId: number;
+    raw: number[];
+    label: number;
+    crowd: boolean;
+    where: string;
+  }[] = [];
   for (const [i, a] of arrayField(json, 'annotations', file).entries()) {
     const where = `${file} annotations[${i}]`;
     if (!isRecord(a) || !isId(a.image_id)) {
@@ -120,16 +133,30 @@ export async function loadCocoDataset(options: CocoOptions): Promise<Dataset> {
     }
     const bbox = a.bbox;
     if (!Array.isArray(bbox) || bbox.length !== 4 || !bbox.every((v) => typeof v === 'number')) {
-      warnings.add('malformed-annotation', where, `bbox ${JSON.stringify(bbox)} is not [x, y, w, h]`);
+      warnings.add(
+        'malformed-annotation',
+        where,
+        `bbox ${JSON.stringify(bbox)} is not [x, y, w, h]`,
+      );
       image.bad = true;
       continue;
     }
     const label = isId(a.category_id) ? a.category_id : Number.NaN;
     if (!categoryIds.has(label)) {
-      warnings.add('unknown-category', where, `category_id ${String(a.category_id)} is not declared`);
+      warnings.add(
+        'unknown-category',
+        where,
+        `category_id ${String(a.category_id)} is not declared`,
+      );
       continue;
     }
-    pending.push({ imageId: a.image_id, raw: bbox as number[], label, crowd: a.iscrowd === 1, where });
+    pending.push({
+      imageId: a.image_id,
+      raw: bbox as number[],
+      label,
+      crowd: a.iscrowd === 1,
+      where,
+    });
   }
 
   const checked = new Map<number, { path: string; width: number; height: number }>();
@@ -164,7 +191,12 @@ export async function loadCocoDataset(options: CocoOptions): Promise<Dataset> {
     const image = checked.get(p.imageId);
     if (image === undefined) continue;
     const [x, y, w, h] = p.raw;
-    const box = acceptBox({ x1: x, y1: y, x2: x + w, y2: y + h, where: p.where }, image.width, image.height, warnings);
+    const box = acceptBox(
+      { x1: x, y1: y, x2: x + w, y2: y + h, where: p.where },
+      image.width,
+      image.height,
+      warnings,
+    );
     if (box === undefined) continue;
     const rows = rowsOf.get(p.imageId) ?? [];
     rows.push({ box, label: p.label, crowd: p.crowd });
@@ -196,7 +228,12 @@ export function toCocoJson(dataset: Dataset, description?: string): CocoJson {
   const annotations: CocoAnnotation[] = [];
   for (const s of dataset.samples) {
     const slash = Math.max(s.imagePath.lastIndexOf('/'), s.imagePath.lastIndexOf('\\'));
-    images.push({ id: s.imageId, file_name: s.imagePath.slice(slash + 1), width: s.width, height: s.height });
+    images.push({
+      id: s.imageId,
+      file_name: s.imagePath.slice(slash + 1),
+      width: s.width,
+      height: s.height,
+    });
     for (let i = 0; i < s.labels.length; i++) {
       const [x1, y1, x2, y2] = s.boxes.subarray(i * 4, i * 4 + 4);
       const w = x2 - x1;

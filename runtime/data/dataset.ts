@@ -78,7 +78,11 @@ export function acceptBox(
   const cx2 = Math.min(width, x2);
   const cy2 = Math.min(height, y2);
   if (!(cx2 > cx1) || !(cy2 > cy1)) {
-    warnings.add('box-outside-image', box.where, `box ${text} is outside the ${width}×${height} image`);
+    warnings.add(
+      'box-outside-image',
+      box.where,
+      `box ${text} is outside the ${width}×${height} image`,
+    );
     return undefined;
   }
   if (cx1 !== x1 || cy1 !== y1 || cx2 !== x2 || cy2 !== y2) {

@@ -57,9 +57,12 @@ export async function readSplitFile(path: string): Promise<string[]> {
     if (name === undefined || name === '') return;
     const before = seen.get(name);
     if (before !== undefined) {
-      throw new DatasetError(`${path}:${i + 1}:1: ${name} is listed twice (first on line ${before})`, {
-        hint: 'remove the duplicate line',
-      });
+      throw new DatasetError(
+        `${path}:${i + 1}:1: ${name} is listed twice (first on line ${before})`,
+        {
+          hint: 'remove the duplicate line',
+        },
+      );
     }
     seen.set(name, i + 1);
     names.push(name);

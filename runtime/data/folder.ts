@@ -30,7 +30,11 @@ export async function loadImageFolder(options: FolderOptions): Promise<Dataset> 
     for (const name of wanted) {
       const found = byName.has(name) ? name : byStem.get(name);
       if (found === undefined) {
-        warnings.add('missing-image', `${options.splitFile}: ${name}`, `no such image in ${options.dir}`);
+        warnings.add(
+          'missing-image',
+          `${options.splitFile}: ${name}`,
+          `no such image in ${options.dir}`,
+        );
       } else {
         files.push(found);
       }

@@ -17,7 +17,9 @@ export function labelledFraction(keys: readonly string[], percent: number, seed:
   }
   const sorted = [...new Set(keys)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (sorted.length !== keys.length) {
-    throw new DatasetError('the split lists an image more than once; fractions need distinct names');
+    throw new DatasetError(
+      'the split lists an image more than once; fractions need distinct names',
+    );
   }
   const n = sorted.length;
   if (n === 0) return [];

@@ -13,12 +13,20 @@ import { loadVocDataset } from './voc.js';
 import type { DataWarnings } from './warnings.js';
 
 export type DatasetSource =
-  | { readonly format: 'voc'; readonly root: string; readonly split?: string; readonly categories?: readonly string[] }
+  | {
+      readonly format: 'voc';
+      readonly root: string;
+      readonly split?: string;
+      readonly categories?: readonly string[];
+    }
   | { readonly format: 'coco'; readonly annotations: string; readonly images: string }
   | { readonly format: 'folder'; readonly dir: string; readonly splitFile?: string }
   | { readonly format: 'bccd'; readonly split?: string };
 
-export async function openDataset(source: DatasetSource, warnings?: DataWarnings): Promise<Dataset> {
+export async function openDataset(
+  source: DatasetSource,
+  warnings?: DataWarnings,
+): Promise<Dataset> {
   const w = warnings === undefined ? {} : { warnings };
   switch (source.format) {
     case 'voc':
@@ -29,7 +37,11 @@ export async function openDataset(source: DatasetSource, warnings?: DataWarnings
         ...w,
       });
     case 'coco':
-      return loadCocoDataset({ annotationFile: source.annotations, imagesDir: source.images, ...w });
+      return loadCocoDataset({
+        annotationFile: source.annotations,
+        imagesDir: source.images,
+        ...w,
+      });
     case 'folder':
       return loadImageFolder({
         dir: source.dir,
@@ -39,7 +51,9 @@ export async function openDataset(source: DatasetSource, warnings?: DataWarnings
     case 'bccd': {
       const split = source.split;
       if (split !== undefined && !(BCCD_SPLITS as readonly string[]).includes(split)) {
-        throw new DatasetError(`BCCD has no split "${split}"`, { hint: `use one of ${BCCD_SPLITS.join(', ')}` });
+        throw new DatasetError(`BCCD has no split "${split}"`, {
+          hint: `use one of ${BCCD_SPLITS.join(', ')}`,
+        });
       }
       return loadBccd(split as BccdSplit | undefined, w);
     }

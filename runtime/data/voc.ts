@@ -49,7 +49,8 @@ function numberIn(element: XmlElement, name: string, required: false): number | 
 function numberIn(element: XmlElement, name: string, required: boolean): number | undefined {
   const child = childElement(element, name);
   if (child === undefined) {
-    if (required) throw new VocFormatError(`<${element.name}> line ${element.line} has no <${name}>`);
+    if (required)
+      throw new VocFormatError(`<${element.name}> line ${element.line} has no <${name}>`);
     return undefined;
   }
   const text = child.text.trim();
@@ -73,7 +74,8 @@ export function parseVocAnnotation(text: string): VocAnnotation {
       throw new VocFormatError(`<object> on line ${object.line} has no <name>`);
     }
     const box = childElement(object, 'bndbox');
-    if (box === undefined) throw new VocFormatError(`<object> on line ${object.line} has no <bndbox>`);
+    if (box === undefined)
+      throw new VocFormatError(`<object> on line ${object.line} has no <bndbox>`);
     return {
       name,
       difficult: numberIn(object, 'difficult', false) === 1,
@@ -125,9 +127,12 @@ async function detectLayout(root: string): Promise<VocLayout> {
   if (bccd !== undefined) {
     return { annotations: bccd, images: join(root, 'images'), splits: join(root, 'splits') };
   }
-  throw new DatasetError(`${root} is not a VOC dataset: it has no Annotations/ or annotations/ folder`, {
-    hint: 'point the dataset at the folder that holds the annotation and image folders',
-  });
+  throw new DatasetError(
+    `${root} is not a VOC dataset: it has no Annotations/ or annotations/ folder`,
+    {
+      hint: 'point the dataset at the folder that holds the annotation and image folders',
+    },
+  );
 }
 
 interface ReadAnnotation {
@@ -179,7 +184,11 @@ async function readOne(
   try {
     size = await readImageSize(imagePath);
   } catch (error) {
-    warnings.add('corrupt-image', imagePath, error instanceof Error ? error.message : String(error));
+    warnings.add(
+      'corrupt-image',
+      imagePath,
+      error instanceof Error ? error.message : String(error),
+    );
     return undefined;
   }
   if (
@@ -231,7 +240,11 @@ export async function loadVocDataset(options: VocOptions): Promise<Dataset> {
       const where = `${r.file} object ${k + 1} (${object.name})`;
       const label = idOf.get(object.name);
       if (label === undefined) {
-        warnings.add('unknown-category', where, `class "${object.name}" is not in [${names.join(', ')}]`);
+        warnings.add(
+          'unknown-category',
+          where,
+          `class "${object.name}" is not in [${names.join(', ')}]`,
+        );
         return;
       }
       if (object.difficult && !keepDifficult) return;

@@ -121,7 +121,10 @@ export function parseXml(source: string): XmlElement {
       const open = stack.pop();
       if (open === undefined) fail(`closing tag </${name}> without an opening tag`, at);
       else if (open.name !== name) {
-        fail(`closing tag </${name}> does not match <${open.name}> opened on line ${open.line}`, at);
+        fail(
+          `closing tag </${name}> does not match <${open.name}> opened on line ${open.line}`,
+          at,
+        );
       }
     } else if (source[pos] === '<') {
       const at = pos;

@@ -77,7 +77,9 @@ export class DataLoader {
     this.warnings = options.warnings ?? new DataWarnings();
     this.prefetch = Math.max(1, options.prefetch ?? 2);
     const workerUrl = options.workerUrl ?? defaultWorkerUrl();
-    let mode = options.mode ?? (workerUrl !== undefined && options.decode === undefined ? 'worker' : 'in-thread');
+    let mode =
+      options.mode ??
+      (workerUrl !== undefined && options.decode === undefined ? 'worker' : 'in-thread');
     if (mode === 'worker' && (workerUrl === undefined || options.decode !== undefined)) {
       debugLog(DebugLevel.timings, 'data', () =>
         options.decode !== undefined
@@ -88,7 +90,8 @@ export class DataLoader {
     }
     this.mode = mode;
     this.workerUrl = workerUrl;
-    this.producer = mode === 'worker' ? undefined : new BatchProducer(this.config, this.warnings, options.decode);
+    this.producer =
+      mode === 'worker' ? undefined : new BatchProducer(this.config, this.warnings, options.decode);
   }
 
   /** The batches of one epoch, in order; the same for every mode, seed and epoch. */
@@ -177,7 +180,9 @@ export class DataLoader {
         }
         if (message.type === 'error') {
           finished = true;
-          throw message.dataset ? new DatasetError(message.message) : new Error(`data worker: ${message.message}`);
+          throw message.dataset
+            ? new DatasetError(message.message)
+            : new Error(`data worker: ${message.message}`);
         }
         if (message.type === 'batch') {
           yield message.batch;

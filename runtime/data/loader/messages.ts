@@ -12,7 +12,12 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'batch'; readonly batch: Batch }
-  | { readonly type: 'warning'; readonly kind: DataWarningKind; readonly item: string; readonly detail: string }
+  | {
+      readonly type: 'warning';
+      readonly kind: DataWarningKind;
+      readonly item: string;
+      readonly detail: string;
+    }
   | { readonly type: 'done'; readonly epoch: number }
   | { readonly type: 'error'; readonly message: string; readonly dataset: boolean };
 

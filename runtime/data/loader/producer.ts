@@ -36,8 +36,10 @@ export type Decoder = (path: string) => Promise<RgbImage>;
 
 export function checkLoaderConfig(config: LoaderConfig): void {
   const positive = (n: number) => Number.isInteger(n) && n >= 1;
-  if (!positive(config.batchSize)) throw new DatasetError(`batch size must be a positive integer, got ${config.batchSize}`);
-  if (!positive(config.maxBoxes)) throw new DatasetError(`max boxes must be a positive integer, got ${config.maxBoxes}`);
+  if (!positive(config.batchSize))
+    throw new DatasetError(`batch size must be a positive integer, got ${config.batchSize}`);
+  if (!positive(config.maxBoxes))
+    throw new DatasetError(`max boxes must be a positive integer, got ${config.maxBoxes}`);
   if (config.views.length === 0) throw new DatasetError('a loader needs at least one view');
   config.views.forEach(checkViewSpec);
 }
@@ -74,7 +76,11 @@ export class BatchProducer {
       return image;
     } catch (error) {
       this.bad.add(index);
-      this.warnings.add('corrupt-image', sample.imagePath, error instanceof Error ? error.message : String(error));
+      this.warnings.add(
+        'corrupt-image',
+        sample.imagePath,
+        error instanceof Error ? error.message : String(error),
+      );
       return undefined;
     }
   }
@@ -95,9 +101,14 @@ export class BatchProducer {
       (i) => !config.dropEmpty || config.dataset.samples[i].labels.length > 0,
     );
     if (order.length === 0) {
-      throw new DatasetError(`dataset ${config.dataset.name} has no ${config.dropEmpty ? 'images with boxes' : 'images'}`, {
-        hint: config.dropEmpty ? 'attach proposals first, or load with dropEmpty off' : 'check the dataset path',
-      });
+      throw new DatasetError(
+        `dataset ${config.dataset.name} has no ${config.dropEmpty ? 'images with boxes' : 'images'}`,
+        {
+          hint: config.dropEmpty
+            ? 'attach proposals first, or load with dropEmpty off'
+            : 'check the dataset path',
+        },
+      );
     }
     let cursor = 0;
     let index = 0;

@@ -21,7 +21,8 @@ class ForwardingWarnings extends DataWarnings {
 
 const port = parentPort;
 if (port === null) throw new Error('worker-entry.js must run in a worker thread');
-const post = (message: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+const post = (message: FromWorker, transfer: ArrayBuffer[] = []) =>
+  port.postMessage(message, transfer);
 const producer = new BatchProducer(workerData as LoaderConfig, new ForwardingWarnings(post));
 
 let credits = 0;

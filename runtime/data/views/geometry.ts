@@ -49,7 +49,12 @@ export function mapBoxes(boxes: Float64Array, t: BoxTransform): Float64Array {
  * Clips boxes to [0, width] × [0, height] in place and clears `valid` for rows with no area left.
  * Rows are never removed, so index correspondence between views survives a crop.
  */
-export function clipBoxes(boxes: Float64Array, valid: Uint8Array, width: number, height: number): void {
+export function clipBoxes(
+  boxes: Float64Array,
+  valid: Uint8Array,
+  width: number,
+  height: number,
+): void {
   for (let i = 0, r = 0; i < boxes.length; i += 4, r++) {
     boxes[i] = Math.min(Math.max(boxes[i], 0), width);
     boxes[i + 1] = Math.min(Math.max(boxes[i + 1], 0), height);

@@ -115,7 +115,8 @@ export function blend(degenerate: RgbImage, image: RgbImage, alpha: number): Rgb
     // cheaper than float32 emulation per value on large images.
     const table = new Uint8Array(65536);
     for (let d = 0; d < 256; d++) for (let v = 0; v < 256; v++) table[(d << 8) | v] = one(d, v);
-    for (let i = 0; i < data.length; i++) data[i] = table[(degenerate.data[i] << 8) | image.data[i]];
+    for (let i = 0; i < data.length; i++)
+      data[i] = table[(degenerate.data[i] << 8) | image.data[i]];
   }
   return { width: image.width, height: image.height, data };
 }
@@ -137,9 +138,16 @@ export function smooth(image: RgbImage): RgbImage {
         // Pillow starts the sum at 0.5 (so the final cast rounds), then adds row y+1, row y and
         // row y−1, each computed as ((left·k0 + centre·k1) + right·k2), all in float32.
         let sum = f32(0.5);
-        sum = f32(sum + f32(f32(f32(src[below - 3] * k) + f32(src[below] * k)) + f32(src[below + 3] * k)));
-        sum = f32(sum + f32(f32(f32(src[centre - 3] * k) + f32(src[centre] * k5)) + f32(src[centre + 3] * k)));
-        sum = f32(sum + f32(f32(f32(src[above - 3] * k) + f32(src[above] * k)) + f32(src[above + 3] * k)));
+        sum = f32(
+          sum + f32(f32(f32(src[below - 3] * k) + f32(src[below] * k)) + f32(src[below + 3] * k)),
+        );
+        sum = f32(
+          sum +
+            f32(f32(f32(src[centre - 3] * k) + f32(src[centre] * k5)) + f32(src[centre + 3] * k)),
+        );
+        sum = f32(
+          sum + f32(f32(f32(src[above - 3] * k) + f32(src[above] * k)) + f32(src[above + 3] * k)),
+        );
         data[centre] = sum <= 0 ? 0 : sum >= 255 ? 255 : Math.trunc(sum);
       }
     }
@@ -164,7 +172,11 @@ function degenerateFor(image: RgbImage, kind: EnhanceKind): RgbImage {
         sum += lumaOf(image.data[i], image.data[i + 1], image.data[i + 2]);
       }
       const mean = Math.trunc(sum / (image.width * image.height) + 0.5);
-      return { width: image.width, height: image.height, data: new Uint8Array(image.data.length).fill(mean) };
+      return {
+        width: image.width,
+        height: image.height,
+        data: new Uint8Array(image.data.length).fill(mean),
+      };
     }
     case 'brightness':
       return { width: image.width, height: image.height, data: new Uint8Array(image.data.length) };

@@ -29,7 +29,11 @@ export type ViewOpSpec =
   | { readonly op: 'resize'; readonly scales: readonly (readonly [number, number])[] }
   | { readonly op: 'hflip'; readonly p: number }
   /** One op drawn uniformly from `ops`, magnitude drawn uniformly from the inclusive range. */
-  | { readonly op: 'rand_aug'; readonly ops: readonly RandAugOp[]; readonly magnitude: readonly [number, number] }
+  | {
+      readonly op: 'rand_aug';
+      readonly ops: readonly RandAugOp[];
+      readonly magnitude: readonly [number, number];
+    }
   | {
       readonly op: 'color_jitter';
       readonly brightness: number;
@@ -100,7 +104,9 @@ export function checkViewSpec(spec: ViewSpec): void {
         break;
       case 'rand_aug':
         if (op.ops.length === 0 || op.ops.some((o) => !RAND_AUG_OPS.includes(o))) {
-          throw new ViewSpecError(`${where}: ops must be a non-empty subset of ${RAND_AUG_OPS.join(', ')}`);
+          throw new ViewSpecError(
+            `${where}: ops must be a non-empty subset of ${RAND_AUG_OPS.join(', ')}`,
+          );
         }
         checkRange(op.magnitude, where, 0);
         if (op.magnitude[1] > 10 || !op.magnitude.every(Number.isInteger)) {
@@ -109,7 +115,8 @@ export function checkViewSpec(spec: ViewSpec): void {
         break;
       case 'color_jitter':
         checkProbability(op.p, where);
-        if (!(op.hue >= 0 && op.hue <= 0.5)) throw new ViewSpecError(`${where}: hue must be in [0, 0.5]`);
+        if (!(op.hue >= 0 && op.hue <= 0.5))
+          throw new ViewSpecError(`${where}: hue must be in [0, 0.5]`);
         if (![op.brightness, op.contrast, op.saturation].every((s) => s >= 0)) {
           throw new ViewSpecError(`${where}: strengths must be ≥ 0`);
         }
@@ -122,7 +129,8 @@ export function checkViewSpec(spec: ViewSpec): void {
         checkProbability(op.p, where);
         break;
       case 'random_resized_crop':
-        if (!(op.size[0] >= 1 && op.size[1] >= 1)) throw new ViewSpecError(`${where}: size must be ≥ 1`);
+        if (!(op.size[0] >= 1 && op.size[1] >= 1))
+          throw new ViewSpecError(`${where}: size must be ≥ 1`);
         checkRange(op.scale, where, Number.MIN_VALUE);
         checkRange(op.ratio, where, Number.MIN_VALUE);
         break;
@@ -190,7 +198,12 @@ function applyOp(state: State, op: ViewOpSpec, rng: Rng): void {
       const scale = rng.pick(op.scales);
       const to = keepRatioSize(state.content, scale);
       const from = state.content;
-      geometric(state, { kind: 'resize', from, to }, resizeRgb(state.image, to.width, to.height), to);
+      geometric(
+        state,
+        { kind: 'resize', from, to },
+        resizeRgb(state.image, to.width, to.height),
+        to,
+      );
       state.applied.push(`resize ${to.width}x${to.height}`);
       return;
     }
@@ -298,7 +311,11 @@ export function alignDetViewSpec(
 }
 
 /** The BYOL-style alternative (coco_byol.py): solarize p = 0 for view 1 and 0.2 for view 2. */
-export function byolViewSpec(view: 1 | 2, scales: readonly (readonly [number, number])[], padDivisor = 32): ViewSpec {
+export function byolViewSpec(
+  view: 1 | 2,
+  scales: readonly (readonly [number, number])[],
+  padDivisor = 32,
+): ViewSpec {
   return [
     { op: 'resize', scales },
     { op: 'hflip', p: 0.5 },
