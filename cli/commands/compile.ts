@@ -1,10 +1,19 @@
 // `alignc compile FILE --emit ast|ir|wgsl`: shows what the compiler makes of a pipeline. `ast`
-// prints the checked AST of the file as JSON (spans included). `ir` and `wgsl` need
-// compiler/lower, which does not exist yet; they fail with E_EMIT_UNAVAILABLE instead of guessing.
+// prints the checked AST of the file as JSON (spans included). `ir` lowers the file's tensor
+// functions (or the one named by --fn) to the primitive IR for the dimension sizes given by --dims,
+// optionally with the backward appended (--grad), and pretty-prints the graphs. `wgsl` prints the
+// fused kernels of the same graphs. Stages are not lowered yet: their plan is `alignc check`'s.
 
+import type { FnDecl } from '../../grammar/ast.js';
 import { checkFilesOrThrow } from '../../compiler/check/index.js';
+import { printGraph, type Graph } from '../../compiler/ir/index.js';
+import { collectFunctions } from '../../compiler/lower/functions.js';
+import { declaredArgTypes } from '../../compiler/lower/grad.js';
+import { lowerFn } from '../../compiler/lower/lower-fn.js';
+import { buildBackward } from '../../runtime/autodiff/backward.js';
 import { AlignError, UsageError } from '../../runtime/errors.js';
-import type { Command } from '../command.js';
+import { closest, type Command } from '../command.js';
+import { parseDims } from '../function-args.js';
 
 /** A compiler output that this build of alignc cannot produce yet. */
 export class EmitUnavailableError extends AlignError {
@@ -18,10 +27,57 @@ function isEmit(s: string): s is Emit {
   return (EMITS as readonly string[]).includes(s);
 }
 
+/** The function's IR for the given sizes; with `grad`, the gradients of the output's sum appended. */
+export function functionGraph(
+  fn: FnDecl,
+  functions: ReadonlyMap<string, FnDecl>,
+  dims: ReadonlyMap<string, number>,
+  grad: boolean,
+): { readonly graph: Graph; readonly dims: ReadonlyMap<string, number> } {
+  const declared = declaredArgTypes(fn, dims);
+  const lowered = lowerFn(fn, declared.types, functions);
+  if (!grad) return { graph: lowered.graph, dims: declared.dims };
+  const wrt = lowered.params
+    .map((p, k) => ({ p, node: lowered.inputNodes[k] }))
+    .filter(({ p }) => p.type.dtype === 'f32');
+  const grads = buildBackward(
+    lowered.builder,
+    lowered.output,
+    wrt.map((w) => w.node),
+    { stopGradient: lowered.stopGradient },
+  );
+  return { graph: lowered.builder.build([lowered.output, ...grads]), dims: declared.dims };
+}
+
+function selectedFunctions(
+  file: string,
+  name: string | undefined,
+): { fns: FnDecl[]; all: ReadonlyMap<string, FnDecl> } {
+  const table = collectFunctions(file);
+  if (name !== undefined) {
+    const fn = table.functions.get(name);
+    if (!fn) {
+      const near = closest(name, [...table.functions.keys()]);
+      throw new UsageError(`no function ${name} in ${file} or the files it uses`, {
+        hint: near ? `did you mean ${near}?` : undefined,
+      });
+    }
+    return { fns: [fn], all: table.functions };
+  }
+  const entry = table.program.entries[0];
+  const own = (entry?.ast?.items ?? []).filter((i): i is FnDecl => i.kind === 'FnDecl');
+  if (own.length === 0) {
+    throw new UsageError(`${file} defines no functions to lower`, {
+      hint: 'name one with --fn (functions of used files count too)',
+    });
+  }
+  return { fns: own, all: table.functions };
+}
+
 export const compileCommand: Command = {
   name: 'compile',
-  summary: 'show what the compiler makes of a pipeline (--emit ast; ir and wgsl later)',
-  usage: 'alignc compile FILE --emit ast|ir|wgsl',
+  summary: 'show what the compiler makes of a file: its AST, or its functions as IR',
+  usage: 'alignc compile FILE --emit ast|ir|wgsl [--fn NAME] [--dims N=4,D=8] [--grad]',
   options: [
     {
       name: 'emit',
@@ -29,6 +85,14 @@ export const compileCommand: Command = {
       placeholder: 'ast|ir|wgsl',
       description: 'what to print (default ast)',
     },
+    { name: 'fn', kind: 'string', placeholder: 'NAME', description: 'only this function (ir)' },
+    {
+      name: 'dims',
+      kind: 'string',
+      placeholder: 'N=4,D=8',
+      description: 'sizes of dimension names (others get small defaults)',
+    },
+    { name: 'grad', kind: 'boolean', description: 'append the backward (gradients) to the IR' },
   ],
   async run(args) {
     if (args.positionals.length !== 1)
@@ -36,21 +100,29 @@ export const compileCommand: Command = {
     const emit = args.strings.get('emit') ?? 'ast';
     if (!isEmit(emit))
       throw new UsageError(`--emit must be one of ${EMITS.join(', ')}, not '${emit}'`);
-    const program = checkFilesOrThrow(args.positionals);
+    const file = args.positionals[0];
     switch (emit) {
       case 'ast': {
-        const module = program.entries[0]?.ast;
-        process.stdout.write(JSON.stringify(module, null, 2) + '\n');
+        const program = checkFilesOrThrow([file]);
+        process.stdout.write(JSON.stringify(program.entries[0]?.ast, null, 2) + '\n');
         return 0;
       }
-      case 'ir':
+      case 'ir': {
+        const { fns, all } = selectedFunctions(file, args.strings.get('fn'));
+        const dims = parseDims(args);
+        for (const fn of fns) {
+          const { graph, dims: used } = functionGraph(fn, all, dims, args.booleans.has('grad'));
+          const sizes = [...used].map(([k, v]) => `${k}=${v}`).join(', ');
+          process.stdout.write(
+            `// fn ${fn.name.name}${sizes ? ` (${sizes})` : ''}${args.booleans.has('grad') ? ', with gradients' : ''}\n${printGraph(graph)}\n\n`,
+          );
+        }
+        return 0;
+      }
       case 'wgsl':
-        throw new EmitUnavailableError(
-          `--emit ${emit} is not available yet: lowering to IR (compiler/lower) is not built`,
-          {
-            hint: 'alignc check and alignc compile --emit ast work today',
-          },
-        );
+        throw new EmitUnavailableError('--emit wgsl is not available yet', {
+          hint: 'alignc compile FILE --emit ir shows the graphs the kernels are made from',
+        });
       default:
         return emit satisfies never;
     }

@@ -139,6 +139,33 @@ export interface CheckGradReport {
 const DEFAULT_DIM_SIZES = [5, 4, 3, 6, 2];
 
 /**
+ * Concrete types for `fn`'s tensor parameters (those without defaults): dimension names take their
+ * size from `dims`, and unnamed ones small distinct defaults (recorded into the returned map).
+ */
+export function declaredArgTypes(
+  fn: FnDecl,
+  dims: ReadonlyMap<string, number> = new Map(),
+): { readonly types: Map<string, ArgType>; readonly dims: Map<string, number> } {
+  const sizes = new Map(dims);
+  let nextDefault = 0;
+  const dimSize = (name: string): number => {
+    let size = sizes.get(name);
+    if (size === undefined) {
+      size = DEFAULT_DIM_SIZES[nextDefault++ % DEFAULT_DIM_SIZES.length];
+      sizes.set(name, size);
+    }
+    return size;
+  };
+  const types = new Map<string, ArgType>();
+  for (const p of fn.params) {
+    if (p.default) continue;
+    const shape = p.type.dims.map((d) => (d.kind === 'DimSize' ? d.size : dimSize(d.name)));
+    types.set(p.name.name, { shape, dtype: p.type.dtype });
+  }
+  return { types, dims: sizes };
+}
+
+/**
  * Draws inputs of the declared shapes (f32 in [-2, 2), except `f32[…, 4]` arguments, drawn as valid
  * boxes x1 < x2, y1 < y2; i32 in [-1, 3); bool fair coins), then compares the gradient (autodiff,
  * or the function's own backward block) with central finite differences in f64, per argument.
@@ -151,21 +178,9 @@ export function checkGrad(
   const seed = options.seed ?? 0;
   const tolerance = options.tolerance ?? 1e-4;
   const rng = Rng.fromSeed(seed).child('check-grad');
-  const dims = new Map(options.dims ?? []);
-  let nextDefault = 0;
-  const dimSize = (name: string): number => {
-    let size = dims.get(name);
-    if (size === undefined) {
-      size = DEFAULT_DIM_SIZES[nextDefault++ % DEFAULT_DIM_SIZES.length];
-      dims.set(name, size);
-    }
-    return size;
-  };
   const inputs = new Map<string, TensorData>();
-  for (const p of fn.params) {
-    if (p.default) continue;
-    const shape = p.type.dims.map((d) => (d.kind === 'DimSize' ? d.size : dimSize(d.name)));
-    inputs.set(p.name.name, drawInput(rng, shape, p.type.dtype));
+  for (const [name, type] of declaredArgTypes(fn, options.dims).types) {
+    inputs.set(name, drawInput(rng, type.shape, type.dtype));
   }
   const probe = valueAndGrad(fn, functions, inputs, {
     float64: true,

@@ -79,11 +79,43 @@ describe('alignc compile', () => {
       'safe_sqrt',
     ]);
   });
-  test('--emit ir and wgsl say they are not available yet, with a code', async () => {
-    for (const emit of ['ir', 'wgsl']) {
-      const r = await run(compileCommand, ['pipelines/std/tensor.align', '--emit', emit]);
-      expect(r.error?.code).toBe('E_EMIT_UNAVAILABLE');
-    }
+  test('--emit ir lowers the functions with the given sizes, gradients on request', async () => {
+    const r = await run(compileCommand, [
+      'pipelines/std/tensor.align',
+      '--emit',
+      'ir',
+      '--fn',
+      'l2_normalize',
+      '--dims',
+      'N=2,D=3',
+    ]);
+    expect(r.error).toBeUndefined();
+    expect(r.out).toMatch(/^\/\/ fn l2_normalize \(N=2, D=3\)\n%0 = input\(\) "x" : f32\[2,3\]/);
+    expect(r.out).toContain('reduce(%2) sum axes=[1] : f32[2,1]');
+    const all = await run(compileCommand, ['pipelines/std/tensor.align', '--emit', 'ir']);
+    expect(all.out.match(/^\/\/ fn /gm)?.length).toBe(3);
+    const grad = await run(compileCommand, [
+      'pipelines/std/tensor.align',
+      '--emit',
+      'ir',
+      '--fn',
+      'logsumexp_rows',
+      '--grad',
+    ]);
+    expect(grad.out).toContain('with gradients');
+    const missing = await run(compileCommand, [
+      'pipelines/std/tensor.align',
+      '--emit',
+      'ir',
+      '--fn',
+      'l2_normalise',
+    ]);
+    expect(missing.error?.message).toContain('no function l2_normalise');
+    expect(missing.error?.hint).toContain('did you mean l2_normalize?');
+  });
+  test('--emit wgsl says it is not available yet, with a code; a bad --emit is a usage error', async () => {
+    const r = await run(compileCommand, ['pipelines/std/tensor.align', '--emit', 'wgsl']);
+    expect(r.error?.code).toBe('E_EMIT_UNAVAILABLE');
     const bad = await run(compileCommand, ['pipelines/std/tensor.align', '--emit', 'png']);
     expect(bad.error?.code).toBe('E_USAGE');
   });
