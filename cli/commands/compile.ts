@@ -1,8 +1,9 @@
-// `alignc compile FILE --emit ast|ir|wgsl`: shows what the compiler makes of a pipeline. `ast`
-// prints the checked AST of the file as JSON (spans included). `ir` lowers the file's tensor
+// `alignc compile FILE --emit ast|plan|ir|wgsl`: shows what the compiler makes of a pipeline. `ast`
+// prints the checked AST of the file as JSON (spans included); `plan` the program plan the runtime
+// executes (declarations as configuration, stages as ordered steps; compiler/lower/plan.ts). `ir` lowers the file's tensor
 // functions (or the one named by --fn) to the primitive IR for the dimension sizes given by --dims,
 // optionally with the backward appended (--grad), and pretty-prints the graphs. `wgsl` prints the
-// fused kernels of the same graphs. Stages are not lowered yet: their plan is `alignc check`'s.
+// fused kernels of the same graphs.
 
 import type { FnDecl } from '../../grammar/ast.js';
 import { checkFilesOrThrow } from '../../compiler/check/index.js';
@@ -10,6 +11,7 @@ import { printGraph, type Graph } from '../../compiler/ir/index.js';
 import { collectFunctions } from '../../compiler/lower/functions.js';
 import { declaredArgTypes } from '../../compiler/lower/grad.js';
 import { lowerFn } from '../../compiler/lower/lower-fn.js';
+import { planProgram } from '../../compiler/lower/plan.js';
 import { buildBackward } from '../../runtime/autodiff/backward.js';
 import { AlignError, UsageError } from '../../runtime/errors.js';
 import { closest, type Command } from '../command.js';
@@ -20,7 +22,7 @@ export class EmitUnavailableError extends AlignError {
   readonly code = 'E_EMIT_UNAVAILABLE';
 }
 
-const EMITS = ['ast', 'ir', 'wgsl'] as const;
+const EMITS = ['ast', 'plan', 'ir', 'wgsl'] as const;
 type Emit = (typeof EMITS)[number];
 
 function isEmit(s: string): s is Emit {
@@ -76,13 +78,13 @@ function selectedFunctions(
 
 export const compileCommand: Command = {
   name: 'compile',
-  summary: 'show what the compiler makes of a file: its AST, or its functions as IR',
-  usage: 'alignc compile FILE --emit ast|ir|wgsl [--fn NAME] [--dims N=4,D=8] [--grad]',
+  summary: 'show what the compiler makes of a file: its AST, its plan, or its functions as IR',
+  usage: 'alignc compile FILE --emit ast|plan|ir|wgsl [--fn NAME] [--dims N=4,D=8] [--grad]',
   options: [
     {
       name: 'emit',
       kind: 'string',
-      placeholder: 'ast|ir|wgsl',
+      placeholder: 'ast|plan|ir|wgsl',
       description: 'what to print (default ast)',
     },
     { name: 'fn', kind: 'string', placeholder: 'NAME', description: 'only this function (ir)' },
@@ -105,6 +107,11 @@ export const compileCommand: Command = {
       case 'ast': {
         const program = checkFilesOrThrow([file]);
         process.stdout.write(JSON.stringify(program.entries[0]?.ast, null, 2) + '\n');
+        return 0;
+      }
+      case 'plan': {
+        const program = checkFilesOrThrow([file]);
+        process.stdout.write(JSON.stringify(planProgram(program), null, 2) + '\n');
         return 0;
       }
       case 'ir': {
