@@ -1,0 +1,300 @@
+// The AlignDet box-domain pre-training step (aligndet-spec §3–§6 and its appendix), as one traced IR
+// graph replayed every iteration, cut into forward / backward / update phases for timing:
+//
+//   targets1, targets2 = match(view1 anchors, P1), match(view2 anchors, P2)      (host, §4)
+//   f1 = no_grad(backbone(view1)); f2 = no_grad(backbone(view2))   one shared frozen backbone (§10.14)
+//   q, deltas = online_head(f1);  k = no_grad(momentum_head(f2))   f_k in train mode, no_grad (§3.1)
+//   q, deltas, k = their sampled anchors' rows (gathered; only sampled anchors count, §5.3)
+//   contrast = box_infonce(q, ids1, sampled1, k, ids2, sampled2, τ)  lowered from std.losses (§5.2)
+//   reg = l1(deltas[pos1], encode(anchors1, P1), avg = #positives of view 1)   view 1 only (§6, §10.9)
+//   online ← optimizer(online, ∇(contrast + reg))       neck / head / projectors only
+//   momentum ← m·momentum + (1 − m)·online, m = 1 − (1 − m0)(cos(πk/K) + 1)/2   parameters only (§3.2)
+//
+// The backbone is stored once and both branches read it, so it is bit-identical in f_q and f_k and
+// never receives a gradient or weight decay. The momentum detector holds only the non-backbone
+// parameters. Flow: batch → targets (box-targets.ts) → **traced step** → Backend.
+
+import type { TensorType } from '../../compiler/ir/index.js';
+import type { TensorData } from '../cpu/tensor-data.js';
+import { allocate } from '../cpu/tensor-data.js';
+import type { Batch } from '../data/loader/batch.js';
+import type { FeatureMapSize } from '../detect/anchors.js';
+import { featureMapSizes } from '../detect/anchors.js';
+import { cosineMomentum } from '../optim/schedules.js';
+import type { OptimizerSpec } from '../optim/train-step.js';
+import type { Backend } from '../tensor/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { sampledRows, viewTargets, type MatchingConfig, type ViewTargets } from './box-targets.js';
+import type { TensorGroups } from './checkpoint.js';
+import { TrainSetupError } from './errors.js';
+import type { LoweredLoss } from './lowered-loss.js';
+import type { StepContext, StepResult, TrainableStep } from './stage-loop.js';
+import {
+  runTracedStep,
+  stateNamesOf,
+  traceStep,
+  type StepTensors,
+  type TensorMap,
+  type TracedStep,
+  type TracedStepSpec,
+} from './traced-step.js';
+
+export type { TensorMap } from './traced-step.js';
+
+/** What the step needs of a detector family: a frozen backbone and a head with a projector. */
+export interface BoxDomainDetector {
+  /** The frozen backbone's feature maps (called inside no_grad). */
+  backbone(params: TensorMap, images: Tensor): Tensor[];
+  /**
+   * Neck + head on backbone features: per-anchor embeddings `[B, N, D]` (the projector output)
+   * and box deltas `[B, N, 4]`, N flattened level-major, then location, then anchor.
+   */
+  head(params: TensorMap, features: readonly Tensor[]): { embeddings: Tensor; deltas: Tensor };
+  /** Feature map sizes of a canvas (default: ceil division by each anchor stride). */
+  featureMaps?(height: number, width: number): FeatureMapSize[];
+}
+
+export interface BoxDomainConfig {
+  readonly detector: BoxDomainDetector;
+  readonly matching: MatchingConfig;
+  readonly optimizer: OptimizerSpec;
+  /** Clip the online gradients to this global L2 norm before the update (DETR: 0.1). */
+  readonly clipNorm?: number;
+  /** EMA base momentum m0 (0.996 in the reference). */
+  readonly baseMomentum: number;
+  /** `box_infonce(q, lq, vq, k, lk, vk, tau)` and `l1(pred, target, weight, avg)`, lowered. */
+  readonly contrastive: LoweredLoss;
+  readonly regression: LoweredLoss;
+  readonly backend: Backend;
+}
+
+/** Checkpoint group prefixes; the online and target names follow the reference's wrapper. */
+export const GROUP_ONLINE = 'online_backbone.';
+export const GROUP_MOMENTUM = 'target_backbone.';
+export const GROUP_BACKBONE = 'online_backbone.backbone.';
+export const GROUP_OPTIMIZER = 'optimizer.';
+
+export const LOSS_CONTRAST = 'contrast';
+export const LOSS_REGRESSION = 'reg_l1';
+
+function zerosLike(t: TensorData): TensorData {
+  return { shape: t.shape, dtype: t.dtype, data: allocate(t.dtype, t.data.length) };
+}
+
+export class BoxDomainStep implements TrainableStep<Batch> {
+  online: Map<string, TensorData>;
+  momentum: Map<string, TensorData>;
+  readonly backbone: Map<string, TensorData>;
+  optimizerState: Map<string, TensorData>;
+  readonly #traced = new Map<string, { traced: TracedStep; spec: TracedStepSpec }>();
+  /** Targets of the last step, for tests and debugging. */
+  lastTargets: readonly [ViewTargets, ViewTargets] | undefined;
+
+  constructor(
+    readonly config: BoxDomainConfig,
+    backbone: ReadonlyMap<string, TensorData>,
+    online: ReadonlyMap<string, TensorData>,
+  ) {
+    this.backbone = new Map(backbone);
+    this.online = new Map(online);
+    // f_k starts as an exact copy of f_q (§3.1).
+    this.momentum = new Map(online);
+    this.optimizerState = new Map(
+      stateNamesOf(online.keys(), config.optimizer).map((n) => [
+        n,
+        zerosLike(online.get(n.slice(0, n.lastIndexOf('.')))!),
+      ]),
+    );
+  }
+
+  get momentumBase(): number {
+    return this.config.baseMomentum;
+  }
+
+  /** Settings a resumed run must share with the checkpoint. */
+  setup(): Record<string, unknown> {
+    const shapes = (m: ReadonlyMap<string, TensorData>) =>
+      Object.fromEntries([...m].map(([k, t]) => [k, t.shape]));
+    return {
+      kind: 'box_domain',
+      optimizer: this.config.optimizer,
+      clipNorm: this.config.clipNorm ?? null,
+      baseMomentum: this.config.baseMomentum,
+      matching: this.config.matching,
+      online: shapes(this.online),
+      backbone: shapes(this.backbone),
+    };
+  }
+
+  groups(): TensorGroups {
+    return new Map([
+      [GROUP_ONLINE, this.online],
+      [GROUP_BACKBONE, this.backbone],
+      [GROUP_MOMENTUM, this.momentum],
+      [GROUP_OPTIMIZER, this.optimizerState],
+    ]);
+  }
+
+  restore(groups: TensorGroups): void {
+    const take = (prefix: string, into: Map<string, TensorData>) => {
+      const g = groups.get(prefix);
+      if (g === undefined) throw new TrainSetupError(`checkpoint has no tensor group '${prefix}'`);
+      for (const name of into.keys()) {
+        const t = g.get(name);
+        if (t === undefined)
+          throw new TrainSetupError(`checkpoint has no tensor '${prefix}${name}'`);
+        const want = into.get(name)!.shape;
+        if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
+          throw new TrainSetupError(
+            `checkpoint tensor '${prefix}${name}' is [${t.shape.join(', ')}], the model's is [${want.join(', ')}]`,
+          );
+        into.set(name, t);
+      }
+    };
+    take(GROUP_ONLINE, this.online);
+    take(GROUP_BACKBONE, this.backbone);
+    take(GROUP_MOMENTUM, this.momentum);
+    take(GROUP_OPTIMIZER, this.optimizerState);
+  }
+
+  #featureMaps(height: number, width: number): FeatureMapSize[] {
+    return (
+      this.config.detector.featureMaps?.(height, width) ??
+      featureMapSizes({ height, width }, this.config.matching.anchors.strides)
+    );
+  }
+
+  /** Host matching of both views (each against its own boxes). */
+  targets(batch: Batch, ctx: StepContext): [ViewTargets, ViewTargets] {
+    if (batch.views.length < 2)
+      throw new TrainSetupError(
+        `box-domain training needs two views per sample, got ${batch.views.length}`,
+      );
+    const [t1, t2] = [0, 1].map((v) =>
+      viewTargets(
+        batch,
+        v,
+        this.config.matching,
+        ctx.rng,
+        this.#featureMaps(batch.views[v].height, batch.views[v].width),
+      ),
+    );
+    return [t1, t2];
+  }
+
+  async run(batch: Batch, ctx: StepContext): Promise<StepResult> {
+    const dataStart = performance.now();
+    const [t1, t2] = this.targets(batch, ctx);
+    this.lastTargets = [t1, t2];
+    const b = batch.size;
+    const [v1, v2] = batch.views;
+    const num = this.config.matching.sampler.num;
+    const r1 = sampledRows(t1, b, num);
+    const r2 = sampledRows(t2, b, num);
+    const rows1 = b * r1.perImage;
+    const rows2 = b * r2.perImage;
+    const batchValues = new Map<string, TensorData>([
+      ['view1', { shape: [b, 3, v1.height, v1.width], dtype: 'f32', data: v1.images }],
+      ['view2', { shape: [b, 3, v2.height, v2.width], dtype: 'f32', data: v2.images }],
+      ['rows1', { shape: [rows1], dtype: 'i32', data: r1.index }],
+      ['labels1', { shape: [rows1], dtype: 'i32', data: r1.labels }],
+      ['sampled1', { shape: [rows1], dtype: 'bool', data: r1.valid }],
+      ['rows2', { shape: [rows2], dtype: 'i32', data: r2.index }],
+      ['labels2', { shape: [rows2], dtype: 'i32', data: r2.labels }],
+      ['sampled2', { shape: [rows2], dtype: 'bool', data: r2.valid }],
+      ['reg_targets', { shape: [rows1, 4], dtype: 'f32', data: r1.regTargets }],
+      ['reg_weights', { shape: [rows1], dtype: 'f32', data: r1.regWeights }],
+      ['num_pos', { shape: [], dtype: 'f32', data: Float32Array.of(t1.numPositives) }],
+    ]);
+    const { traced, spec } = this.#trace(batchValues);
+    const dataSeconds = (performance.now() - dataStart) / 1000;
+    const out = await runTracedStep(
+      traced,
+      spec,
+      {
+        params: this.online,
+        state: this.optimizerState,
+        ema: this.momentum,
+        frozen: this.backbone,
+        batch: batchValues,
+        lr: ctx.lr,
+        momentum: this.momentumAt(ctx),
+        step: ctx.step,
+      },
+      this.config.backend,
+    );
+    this.online = out.params;
+    this.optimizerState = out.state;
+    this.momentum = out.ema;
+    return {
+      losses: out.losses,
+      images: b,
+      seconds: {
+        data: dataSeconds,
+        forward: out.seconds.forward,
+        backward: out.seconds.backward,
+        optimizer: out.seconds.update,
+      },
+    };
+  }
+
+  /** The EMA momentum of this iteration: cosine from m0 to 1, k = 0-based iteration (§3.2). */
+  momentumAt(ctx: StepContext): number {
+    return cosineMomentum(this.config.baseMomentum, ctx.step - 1, ctx.totalSteps);
+  }
+
+  #trace(batch: ReadonlyMap<string, TensorData>): { traced: TracedStep; spec: TracedStepSpec } {
+    const key = JSON.stringify([...batch].map(([n, t]) => [n, t.dtype, t.shape]));
+    let entry = this.#traced.get(key);
+    if (entry === undefined) {
+      const types = (m: ReadonlyMap<string, TensorData>) =>
+        new Map<string, TensorType>(
+          [...m].map(([n, t]) => [n, { shape: t.shape, dtype: t.dtype }]),
+        );
+      const spec: TracedStepSpec = {
+        params: types(this.online),
+        frozen: types(this.backbone),
+        batch: types(batch),
+        ema: true,
+        optimizer: this.config.optimizer,
+        ...(this.config.clipNorm === undefined ? {} : { clipNorm: this.config.clipNorm }),
+        losses: (t) => this.#losses(t),
+      };
+      entry = { traced: traceStep(spec), spec };
+      this.#traced.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** The forward pass of both branches and the two loss terms (traced once per batch shape). */
+  #losses({ params, frozen, ema, batch }: StepTensors): Record<string, Tensor> {
+    const get = (name: string) => batch.get(name)!;
+    const det = this.config.detector;
+    const trace = get('view1').trace;
+    // One backbone, the same tensors for both views, under no_grad: frozen and shared (§10.14).
+    const f1 = trace.noGrad(() => det.backbone(frozen, get('view1')));
+    const f2 = trace.noGrad(() => det.backbone(frozen, get('view2')));
+    const out1 = det.head(params, f1);
+    // f_k: the momentum copy of neck + head, no gradient (§3.1).
+    const out2 = trace.noGrad(() => det.head(ema, f2));
+    const d = out1.embeddings.shape[2];
+    // Only the sampled anchors' rows enter the losses (gathered; padding rows are masked).
+    const q = out1.embeddings.reshape([-1, d]).takeRows(get('rows1'));
+    const k = out2.embeddings.reshape([-1, d]).takeRows(get('rows2'));
+    const contrast = this.config.contrastive.call({
+      q,
+      lq: get('labels1'),
+      vq: get('sampled1'),
+      k,
+      lk: get('labels2'),
+      vk: get('sampled2'),
+    });
+    const reg = this.config.regression.call({
+      pred: out1.deltas.reshape([-1, 4]).takeRows(get('rows1')),
+      target: get('reg_targets'),
+      weight: get('reg_weights'),
+      avg: get('num_pos'),
+    });
+    return { [LOSS_CONTRAST]: contrast, [LOSS_REGRESSION]: reg };
+  }
+}

@@ -1,0 +1,223 @@
+// A training step as one traced IR graph, for any stage: named loss terms from a forward function,
+// the gradient of their sum with respect to the trainable parameters, optional clipping, the
+// optimizer update (SGD or AdamW), and optionally the EMA of a momentum copy of the parameters —
+// traced once per input signature, cut into forward / backward / update phases (phased-graph.ts),
+// and replayed with new values every iteration. The box-domain step is built on it; a fine-tuning
+// or image-domain step only supplies its forward function and tensors.
+// Flow: Tensor API → **IR (forward + backward + update)** → phases → Backend.
+
+import type { TensorType } from '../../compiler/ir/index.js';
+import { buildBackward } from '../autodiff/backward.js';
+import type { TensorData } from '../cpu/tensor-data.js';
+import { adamwStep } from '../optim/adamw.js';
+import { clipGradNorm, emaUpdate } from '../optim/clip-ema.js';
+import { sgdStep } from '../optim/sgd.js';
+import type { OptimizerSpec } from '../optim/train-step.js';
+import type { Backend } from '../tensor/backend.js';
+import { Tensor, withTrace } from '../tensor/tensor.js';
+import { Trace } from '../tensor/trace.js';
+import { TrainSetupError } from './errors.js';
+import { runPhases, splitPhases, type PhasedGraph } from './phased-graph.js';
+
+export type TensorMap = ReadonlyMap<string, Tensor>;
+export type ValueMap = ReadonlyMap<string, TensorData>;
+
+/** The tensors a step's forward function sees, by name. */
+export interface StepTensors {
+  /** Trainable parameters (the optimizer updates them). */
+  readonly params: TensorMap;
+  /** Constants of the step: a frozen backbone, fixed buffers. */
+  readonly frozen: TensorMap;
+  /** The momentum (EMA) copy of `params`, same names; empty without an EMA. */
+  readonly ema: TensorMap;
+  readonly batch: TensorMap;
+}
+
+export interface TracedStepSpec {
+  readonly params: ReadonlyMap<string, TensorType>;
+  readonly frozen: ReadonlyMap<string, TensorType>;
+  readonly batch: ReadonlyMap<string, TensorType>;
+  /** Keep a momentum copy of the parameters: ema ← m·ema + (1 − m)·params after each update. */
+  readonly ema: boolean;
+  readonly optimizer: OptimizerSpec;
+  readonly clipNorm?: number;
+  /** The named loss terms (scalars); the objective is their sum. Runs once, while tracing. */
+  readonly losses: (t: StepTensors) => Readonly<Record<string, Tensor>>;
+}
+
+export interface TracedStep {
+  readonly phased: PhasedGraph;
+  /** Values of constants the forward function captured (Tensor.from inside it). */
+  readonly constants: readonly TensorData[];
+  readonly lossNames: readonly string[];
+  readonly paramNames: readonly string[];
+  readonly stateNames: readonly string[];
+}
+
+/** The optimizer's state slots per parameter, named as PyTorch's optimizer state. */
+export function optimizerSlots(o: OptimizerSpec): string[] {
+  return o.kind === 'sgd' ? ['momentum_buffer'] : ['exp_avg', 'exp_avg_sq'];
+}
+
+/** `${param}.${slot}` for every parameter and slot, in input order. */
+export function stateNamesOf(paramNames: Iterable<string>, o: OptimizerSpec): string[] {
+  return [...paramNames].flatMap((p) => optimizerSlots(o).map((s) => `${p}.${s}`));
+}
+
+export function traceStep(spec: TracedStepSpec): TracedStep {
+  const trace = new Trace();
+  const placeholders: Tensor[] = [];
+  const ph = (name: string, t: TensorType) => {
+    const p = new Tensor(trace, trace.input(undefined, t.shape, t.dtype, name));
+    placeholders.push(p);
+    return p;
+  };
+  const group = (types: ReadonlyMap<string, TensorType>, prefix: string) =>
+    new Map([...types].map(([n, t]) => [n, ph(prefix + n, t)] as const));
+  const paramNames = [...spec.params.keys()];
+  const stateNames = stateNamesOf(paramNames, spec.optimizer);
+  const slots = optimizerSlots(spec.optimizer).length;
+  const params = group(spec.params, 'param:');
+  const state = stateNames.map((n, i) =>
+    ph(`state:${n}`, spec.params.get(paramNames[Math.floor(i / slots)])!),
+  );
+  const ema = spec.ema ? group(spec.params, 'ema:') : new Map<string, Tensor>();
+  const frozen = group(spec.frozen, 'frozen:');
+  const batch = group(spec.batch, 'batch:');
+  const scalar: TensorType = { shape: [], dtype: 'f32' };
+  const lr = ph('lr', scalar);
+  const momentum = ph('momentum', scalar);
+  const step = ph('step', scalar);
+
+  const out = withTrace(trace, () => {
+    const terms = spec.losses({ params, frozen, ema, batch });
+    const entries = Object.entries(terms);
+    if (entries.length === 0)
+      throw new TrainSetupError('a training step needs at least one loss term');
+    for (const [name, t] of entries)
+      if (t.shape.length !== 0 || t.dtype !== 'f32')
+        throw new TrainSetupError(
+          `loss term '${name}' must be an f32 scalar, got ${t.dtype}[${t.shape.join(', ')}]`,
+        );
+    const total = entries.map(([, t]) => t).reduce((a, b) => a.add(b));
+    const list = [...params.values()];
+    const gradIds = buildBackward(
+      trace.builder,
+      total.id,
+      list.map((t) => t.id),
+      { stopGradient: trace.stopGradient },
+    );
+    let grads = gradIds.map((id) => new Tensor(trace, id));
+    if (spec.clipNorm !== undefined) grads = clipGradNorm(grads, spec.clipNorm).grads;
+    const o = spec.optimizer;
+    const newParams: Tensor[] = [];
+    const newState: Tensor[] = [];
+    list.forEach((p, i) => {
+      if (o.kind === 'sgd') {
+        const r = sgdStep(p, grads[i], state[i], lr, o);
+        newParams.push(r.param);
+        newState.push(r.momentumBuffer);
+      } else {
+        const r = adamwStep(p, grads[i], { m: state[2 * i], v: state[2 * i + 1] }, lr, step, o);
+        newParams.push(r.param);
+        newState.push(r.state.m, r.state.v);
+      }
+    });
+    const emaList = [...ema.values()];
+    const newEma = spec.ema ? newParams.map((p, i) => emaUpdate(emaList[i], p, momentum)) : [];
+    return {
+      losses: entries.map(([, t]) => t),
+      names: entries.map(([n]) => n),
+      updated: [...newParams, ...newState, ...newEma],
+      grads,
+    };
+  });
+  const all = [...out.losses, ...out.updated, ...out.grads];
+  const { graph, bindings } = trace.extract(
+    all.map((t) => t.id),
+    placeholders.map((t) => t.id),
+  );
+  const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+  const nLoss = out.losses.length;
+  const nUpd = out.updated.length;
+  const phased = splitPhases(graph, [
+    { name: 'forward', outputs: range(0, nLoss) },
+    { name: 'backward', outputs: range(nLoss + nUpd, out.grads.length) },
+    { name: 'update', outputs: range(nLoss, nUpd) },
+  ]);
+  return { phased, constants: bindings, lossNames: out.names, paramNames, stateNames };
+}
+
+export interface StepValues {
+  readonly params: ValueMap;
+  readonly state: ValueMap;
+  readonly ema: ValueMap;
+  readonly frozen: ValueMap;
+  readonly batch: ValueMap;
+  readonly lr: number;
+  /** EMA momentum m of this iteration (ignored without an EMA). */
+  readonly momentum: number;
+  /** 1-based optimizer step (AdamW's bias correction). */
+  readonly step: number;
+}
+
+export interface StepOutputs {
+  readonly losses: Record<string, number>;
+  readonly params: Map<string, TensorData>;
+  readonly state: Map<string, TensorData>;
+  readonly ema: Map<string, TensorData>;
+  /** Wall seconds of the forward, backward and update phases. */
+  readonly seconds: {
+    readonly forward: number;
+    readonly backward: number;
+    readonly update: number;
+  };
+}
+
+function scalarValue(v: number): TensorData {
+  return { shape: [], dtype: 'f32', data: Float32Array.of(v) };
+}
+
+/** Runs a traced step on `backend`: the loss terms (before the update) and the updated tensors. */
+export async function runTracedStep(
+  traced: TracedStep,
+  spec: Pick<TracedStepSpec, 'ema' | 'frozen' | 'batch'>,
+  v: StepValues,
+  backend: Backend,
+): Promise<StepOutputs> {
+  const pick = (m: ValueMap, names: Iterable<string>, what: string) =>
+    [...names].map((n) => {
+      const t = m.get(n);
+      if (t === undefined) throw new TrainSetupError(`the step has no ${what} tensor '${n}'`);
+      return t;
+    });
+  const inputs = [
+    ...pick(v.params, traced.paramNames, 'parameter'),
+    ...pick(v.state, traced.stateNames, 'optimizer state'),
+    ...(spec.ema ? pick(v.ema, traced.paramNames, 'EMA') : []),
+    ...pick(v.frozen, spec.frozen.keys(), 'frozen'),
+    ...pick(v.batch, spec.batch.keys(), 'batch'),
+    scalarValue(v.lr),
+    scalarValue(v.momentum),
+    scalarValue(v.step),
+    ...traced.constants,
+  ];
+  const run = await runPhases(traced.phased, inputs, backend);
+  const nLoss = traced.lossNames.length;
+  const p = traced.paramNames.length;
+  const s = traced.stateNames.length;
+  const rest = run.outputs.slice(nLoss);
+  const losses: Record<string, number> = {};
+  traced.lossNames.forEach((n, i) => (losses[n] = run.outputs[i].data[0]));
+  return {
+    losses,
+    params: new Map(traced.paramNames.map((n, i) => [n, rest[i]])),
+    state: new Map(traced.stateNames.map((n, i) => [n, rest[p + i]])),
+    ema: spec.ema ? new Map(traced.paramNames.map((n, i) => [n, rest[p + s + i]])) : new Map(),
+    seconds: {
+      forward: run.seconds.forward ?? 0,
+      backward: run.seconds.backward ?? 0,
+      update: run.seconds.update ?? 0,
+    },
+  };
+}
