@@ -458,6 +458,11 @@ export class FnLowering extends ValueOps {
     this.space = local;
     let bodyValue: Value;
     try {
+      const contraction = this.contraction(e, inner, local);
+      if (contraction) {
+        for (const ix of e.indices) local.forget(ix.name);
+        return space ? contraction : { node: contraction.node, axes: null };
+      }
       bodyValue = this.expr(e.body, inner, local);
     } finally {
       this.space = outer;
@@ -482,5 +487,73 @@ export class FnLowering extends ValueOps {
     if (extent !== 1) node = repeatReduce(this, e.op, node, extent, e.span);
     for (const n of reduced) local.forget(n);
     return space ? { node, axes: keep } : { node, axes: null };
+  }
+
+  /**
+   * `sum[d](a[…, d] * b[…, d])` where each factor also has indices of its own (a similarity
+   * matrix, a projection) lowers to a batched matmul instead of an [M, N, D] broadcast product and
+   * a reduction: same value, O(M·N) memory, and the GEMM kernel. Returns undefined when the body
+   * is not such a product (the general path handles it).
+   */
+  contraction(
+    e: A.ReduceExpr,
+    scope: ReadonlyMap<string, Binding>,
+    space: IndexSpace,
+  ): Value | undefined {
+    let body = e.body;
+    while (body.kind === 'Paren') body = body.inner;
+    if (e.op !== 'sum' || e.indices?.length !== 1 || body.kind !== 'Binary' || body.op !== '*') {
+      return undefined;
+    }
+    const d = e.indices[0].name;
+    const left = this.expr(body.left, scope, space);
+    const right = this.expr(body.right, scope, space);
+    const L = left.axes ?? [];
+    const R = right.axes ?? [];
+    const mine = (axes: readonly string[], other: readonly string[]) =>
+      axes.filter((a) => !other.includes(a));
+    const mAxes = mine(L, R);
+    const nAxes = mine(R, L);
+    if (!L.includes(d) || !R.includes(d) || mAxes.length === 0 || nAxes.length === 0) {
+      // Not a contraction: finish the product the ordinary way (the reduction follows).
+      const product = this.map2('mul', left, right, body.span);
+      const reduced = this.indexed(product, space);
+      const at = reduced.axes.indexOf(d);
+      const keep = reduced.axes.filter((a) => a !== d);
+      if (at < 0) return undefined;
+      const node = this.b.reshape(
+        reduceAxes(this, 'sum', reduced.node, [at], e.span),
+        keep.map((a) => space.size(a)),
+      );
+      return { node, axes: keep };
+    }
+    const size = (a: string) => space.size(a);
+    const product = (axes: readonly string[]) => axes.reduce((p, a) => p * size(a), 1);
+    const batch = L.filter((a) => R.includes(a) && a !== d);
+    const matrix = (
+      v: Value,
+      axes: readonly string[],
+      rows: readonly string[],
+      cols: readonly string[],
+    ) => {
+      const order = [...batch, ...rows, ...cols];
+      const permuted = this.b.permute(
+        this.asDtype(v, 'f32').node,
+        order.map((a) => axes.indexOf(a)),
+      );
+      return this.b.reshape(permuted, [...batch.map(size), product(rows), product(cols)]);
+    };
+    const a = matrix(left, L, mAxes, [d]);
+    const b = matrix(right, R, [d], nAxes);
+    const raw = [...batch, ...mAxes, ...nAxes];
+    const mm = this.b.reshape(this.b.add({ op: 'matmul', inputs: [a, b] }), raw.map(size));
+    const canonical = space.union(raw.filter((x) => x !== d));
+    return {
+      node: this.b.permute(
+        mm,
+        canonical.map((x) => raw.indexOf(x)),
+      ),
+      axes: canonical,
+    };
   }
 }

@@ -87,3 +87,22 @@ describe('check-grad passes for every std function', () => {
     });
   }
 });
+
+describe('std edge cases', () => {
+  it('l2_normalize of an all-zero row has a finite gradient (1/eps, as torch F.normalize)', () => {
+    const fn = functions.get('l2_normalize')!;
+    const x = tensorFromJson(
+      [
+        [0, 0, 0],
+        [3, 0, 4],
+      ],
+      'f32',
+      'x',
+    );
+    const r = valueAndGrad(fn, functions, new Map([['x', x]]));
+    expect([...r.value.data]).toEqual([0, 0, 0, 0.6000000238418579, 0, 0.800000011920929]);
+    const g = [...r.grads.get('x')!.data];
+    expect(g.every(Number.isFinite)).toBe(true);
+    for (const v of g.slice(0, 3)) expect(v / 1e12).toBeCloseTo(1, 5);
+  });
+});

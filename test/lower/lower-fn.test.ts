@@ -80,6 +80,43 @@ describe('lowering .align functions to IR', () => {
     }
   });
 
+  it('a contraction lowers to matmul, batched over shared indices, in any head order', () => {
+    const fns = functions(`
+      fn sim(q: f32[N, D], k: f32[M, D]) -> f32[N, M] { let s[i, j] = sum[d](q[i, d] * k[j, d]) return s }
+      fn bsim(q: f32[B, N, D], k: f32[B, M, D]) -> f32[M, B, N] {
+        let s[j, b, i] = sum[d](q[b, i, d] * k[b, j, d])
+        return s
+      }`);
+    const lowered = lowerFn(
+      fns.get('sim')!,
+      new Map([
+        ['q', { shape: [3, 5], dtype: 'f32' }],
+        ['k', { shape: [4, 5], dtype: 'f32' }],
+      ]),
+      fns,
+    );
+    const ops = lowered.graph.nodes.map((n) => n.op);
+    expect(ops).toContain('matmul');
+    expect(lowered.graph.nodes.some((n) => n.shape.length === 3)).toBe(false); // no [N, M, D]
+    const q = values(2 * 3 * 5, 21);
+    const k = values(2 * 4 * 5, 22);
+    const out = run(
+      'fn bsim(q: f32[B, N, D], k: f32[B, M, D]) -> f32[M, B, N] { let s[j, b, i] = sum[d](q[b, i, d] * k[b, j, d]) return s }',
+      'bsim',
+      { q: tensorData([2, 3, 5], q), k: tensorData([2, 4, 5], k) },
+    );
+    expect(out.shape).toEqual([4, 2, 3]);
+    for (let j = 0; j < 4; j++) {
+      for (let b = 0; b < 2; b++) {
+        for (let i = 0; i < 3; i++) {
+          let s = 0;
+          for (let d = 0; d < 5; d++) s += q[(b * 3 + i) * 5 + d] * k[(b * 4 + j) * 5 + d];
+          expect(out.data[(j * 2 + b) * 3 + i]).toBeCloseTo(s, 5);
+        }
+      }
+    }
+  });
+
   it('head indices in another order transpose the result', () => {
     const x = values(6, 5);
     const out = run('fn t(x: f32[A, B]) -> f32[B, A] { let y[j, i] = x[i, j] return y }', 't', {
