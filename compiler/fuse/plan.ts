@@ -1,0 +1,145 @@
+// Kernel fusion: partitions an IR graph into kernel groups. Elementwise and movement nodes with a
+// single consumer that can inline them are folded into that consumer's kernel (no intermediate
+// tensor); everything else is "materialised" into its own buffer. Contractions (matmul, conv) and
+// reductions get their own kernels; ops without a WGSL lowering yet run on the CPU reference
+// ("host" groups). Flow: IR → **compiler/fuse** → compiler/wgsl kernels → runtime/webgpu executor.
+
+import type { Graph, Node, NodeId } from '../ir/index.js';
+import { ELEMENTWISE_OPS, MOVEMENT_OPS, reachableFrom, usesOf } from '../ir/index.js';
+
+export type GroupKind =
+  | 'input'
+  | 'elementwise'
+  | 'reduce'
+  | 'matmul'
+  | 'conv2d'
+  | 'conv_transpose2d'
+  | 'conv2d_filter_grad'
+  | 'host';
+
+export interface KernelGroup {
+  readonly kind: GroupKind;
+  /** The node whose value the group produces (materialised). */
+  readonly node: NodeId;
+  /** Nodes computed inside the group's kernel without a buffer of their own. */
+  readonly inlined: readonly NodeId[];
+}
+
+export interface FusionPlan {
+  /** In execution order. */
+  readonly groups: readonly KernelGroup[];
+  readonly materialized: ReadonlySet<NodeId>;
+}
+
+function groupKind(node: Node): GroupKind {
+  if (node.op === 'input' || node.op === 'literal') return 'input';
+  if (ELEMENTWISE_OPS.has(node.op) || MOVEMENT_OPS.has(node.op)) return 'elementwise';
+  if (node.op === 'fill' || node.op === 'iota') return 'elementwise';
+  switch (node.op) {
+    case 'reduce':
+    case 'matmul':
+    case 'conv2d':
+    case 'conv_transpose2d':
+    case 'conv2d_filter_grad':
+      return node.op;
+    default:
+      return 'host';
+  }
+}
+
+/** May `consumer` compute `producer` inline (index arithmetic) instead of loading it? */
+function inlines(consumer: Node): boolean {
+  const kind = groupKind(consumer);
+  return kind === 'elementwise' || kind === 'reduce';
+}
+
+/**
+ * Plans the groups, then materialises inlined operands of any group that would read more storage
+ * buffers than `maxLoads` (the device's storage-buffer limit minus the output).
+ */
+export function planFusion(graph: Graph, maxLoads = 7): FusionPlan {
+  const extra = new Set<NodeId>();
+  for (;;) {
+    const plan = planOnce(graph, extra);
+    const over = plan.groups.find((g) => leavesOf(graph, g, plan.materialized).size > maxLoads);
+    if (!over) return plan;
+    const direct = graph.nodes[over.node].inputs.filter((i) => !plan.materialized.has(i));
+    const pick = direct
+      .map((id) => ({
+        id,
+        leaves: leavesOf(graph, { kind: 'elementwise', node: id, inlined: [] }, plan.materialized)
+          .size,
+      }))
+      .sort((a, b) => b.leaves - a.leaves)[0];
+    if (!pick) throw new Error(`fusion: node %${over.node} reads too many buffers even unfused`);
+    extra.add(pick.id);
+  }
+}
+
+/** The materialised nodes a group's kernel loads. */
+export function leavesOf(
+  graph: Graph,
+  group: KernelGroup,
+  materialized: ReadonlySet<NodeId>,
+): Set<NodeId> {
+  const leaves = new Set<NodeId>();
+  if (group.kind !== 'elementwise' && group.kind !== 'reduce') return leaves;
+  const visit = (id: NodeId) => {
+    for (const input of graph.nodes[id].inputs) {
+      const op = graph.nodes[input].op;
+      if (materialized.has(input) && op !== 'fill' && op !== 'iota') leaves.add(input);
+      else visit(input);
+    }
+  };
+  visit(group.node);
+  return leaves;
+}
+
+/**
+ * Which nodes the outputs need, and each node's users among them. Autodiff leaves dead nodes
+ * behind (a VJP rule builds both operand gradients even when one is not wanted); they must neither
+ * run nor count as uses.
+ */
+export function liveUses(graph: Graph): { live: boolean[]; uses: NodeId[][] } {
+  const live = reachableFrom(graph, graph.outputs);
+  const uses = usesOf(graph).map((users) => users.filter((u) => live[u]));
+  return { live, uses };
+}
+
+function planOnce(graph: Graph, extra: ReadonlySet<NodeId>): FusionPlan {
+  const { live, uses } = liveUses(graph);
+  const outputs = new Set(graph.outputs);
+  const materialized = new Set<NodeId>();
+  for (const node of graph.nodes) {
+    if (!live[node.id]) continue;
+    const kind = groupKind(node);
+    const users = uses[node.id];
+    const cheapLeaf = node.op === 'fill' || node.op === 'iota';
+    if (outputs.has(node.id) || kind !== 'elementwise' || extra.has(node.id)) {
+      materialized.add(node.id);
+      continue;
+    }
+    if (users.length === 0) continue;
+    if (cheapLeaf) {
+      if (users.some((u) => !inlines(graph.nodes[u]))) materialized.add(node.id);
+      continue;
+    }
+    if (users.length === 1 && inlines(graph.nodes[users[0]])) continue;
+    materialized.add(node.id);
+  }
+  const groups: KernelGroup[] = [];
+  for (const node of graph.nodes) {
+    if (!materialized.has(node.id)) continue;
+    const inlined: NodeId[] = [];
+    const visit = (id: NodeId) => {
+      for (const input of graph.nodes[id].inputs) {
+        if (materialized.has(input)) continue;
+        inlined.push(input);
+        visit(input);
+      }
+    };
+    if (groupKind(node) === 'elementwise' || groupKind(node) === 'reduce') visit(node.id);
+    groups.push({ kind: groupKind(node), node: node.id, inlined });
+  }
+  return { groups, materialized };
+}
