@@ -6,7 +6,7 @@
 
 import type { Graph, NodeId } from '../ir/index.js';
 import { ELEMENTWISE_OPS } from '../ir/index.js';
-import { liveUses, type FusionPlan, type KernelGroup } from './plan.js';
+import { leavesOf, liveUses, type FusionPlan, type KernelGroup } from './plan.js';
 
 export interface EpilogueFusion {
   /** The contraction node. */
@@ -47,6 +47,15 @@ export function findEpilogueFusions(graph: Graph, plan: FusionPlan): EpilogueFus
     if (outputs.has(node.id) || uses[node.id].length !== 1) continue;
     const consumer = groupOf.get(uses[node.id][0]);
     if (!consumer || consumer.kind !== 'elementwise') continue;
+    // Fusion may inline the direct user into several kernels (recomputation): the contraction can
+    // only vanish into an epilogue when exactly one kernel reads it.
+    const readers = plan.groups.filter(
+      (r) =>
+        r.kind !== 'input' &&
+        (leavesOf(graph, r, plan.materialized).has(node.id) ||
+          graph.nodes[r.node].inputs.includes(node.id)),
+    );
+    if (readers.length !== 1 || readers[0] !== consumer) continue;
     const root = graph.nodes[consumer.node];
     if (root.dtype !== 'f32' || root.shape.length !== node.shape.length) continue;
     if (root.shape.some((d, i) => d !== node.shape[i])) continue;

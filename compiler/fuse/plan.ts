@@ -84,11 +84,15 @@ export function leavesOf(
 ): Set<NodeId> {
   const leaves = new Set<NodeId>();
   if (group.kind !== 'elementwise' && group.kind !== 'reduce') return leaves;
+  const seen = new Set<NodeId>();
   const visit = (id: NodeId) => {
     for (const input of graph.nodes[id].inputs) {
       const op = graph.nodes[input].op;
       if (materialized.has(input) && op !== 'fill' && op !== 'iota') leaves.add(input);
-      else visit(input);
+      else if (!seen.has(input)) {
+        seen.add(input);
+        visit(input);
+      }
     }
   };
   visit(group.node);
@@ -106,10 +110,31 @@ export function liveUses(graph: Graph): { live: boolean[]; uses: NodeId[][] } {
   return { live, uses };
 }
 
+/**
+ * How much recomputation fusion accepts to save a kernel: an elementwise node read by several
+ * fusing consumers is computed inside each of them (instead of being materialised) while
+ * (consumers − 1) × the distinct nodes it inlines stays at most this. A kernel launch and a round
+ * trip through memory cost far more than a few dozen ALU operations, on lavapipe and GPUs alike;
+ * autodiff makes many such nodes (the VJP of max/min reads both operands four times).
+ */
+const RECOMPUTE_BUDGET = 48;
+
 function planOnce(graph: Graph, extra: ReadonlySet<NodeId>): FusionPlan {
   const { live, uses } = liveUses(graph);
   const outputs = new Set(graph.outputs);
   const materialized = new Set<NodeId>();
+  /** Distinct nodes a kernel computes to produce `id` inlined (itself included), up to the budget. */
+  const inlinedSize = (id: NodeId): number => {
+    const seen = new Set<NodeId>();
+    const stack = [id];
+    while (stack.length > 0 && seen.size <= RECOMPUTE_BUDGET) {
+      const n = stack.pop()!;
+      if (seen.has(n)) continue;
+      seen.add(n);
+      for (const i of graph.nodes[n].inputs) if (!materialized.has(i)) stack.push(i);
+    }
+    return seen.size;
+  };
   for (const node of graph.nodes) {
     if (!live[node.id]) continue;
     const kind = groupKind(node);
@@ -124,22 +149,26 @@ function planOnce(graph: Graph, extra: ReadonlySet<NodeId>): FusionPlan {
       if (users.some((u) => !inlines(graph.nodes[u]))) materialized.add(node.id);
       continue;
     }
-    if (users.length === 1 && inlines(graph.nodes[users[0]])) continue;
+    if (users.every((u) => inlines(graph.nodes[u]))) {
+      if (users.length === 1) continue;
+      if ((users.length - 1) * inlinedSize(node.id) <= RECOMPUTE_BUDGET) continue;
+    }
     materialized.add(node.id);
   }
   const groups: KernelGroup[] = [];
   for (const node of graph.nodes) {
     if (!materialized.has(node.id)) continue;
-    const inlined: NodeId[] = [];
+    // The inlined part is a DAG (shared subexpressions): each node once.
+    const inlined = new Set<NodeId>();
     const visit = (id: NodeId) => {
       for (const input of graph.nodes[id].inputs) {
-        if (materialized.has(input)) continue;
-        inlined.push(input);
+        if (materialized.has(input) || inlined.has(input)) continue;
+        inlined.add(input);
         visit(input);
       }
     };
     if (groupKind(node) === 'elementwise' || groupKind(node) === 'reduce') visit(node.id);
-    groups.push({ kind: groupKind(node), node: node.id, inlined });
+    groups.push({ kind: groupKind(node), node: node.id, inlined: [...inlined] });
   }
   return { groups, materialized };
 }

@@ -178,10 +178,7 @@ export function checkGrad(
   const seed = options.seed ?? 0;
   const tolerance = options.tolerance ?? 1e-4;
   const rng = Rng.fromSeed(seed).child('check-grad');
-  const inputs = new Map<string, TensorData>();
-  for (const [name, type] of declaredArgTypes(fn, options.dims).types) {
-    inputs.set(name, drawInput(rng, type.shape, type.dtype));
-  }
+  const inputs = drawArguments(fn, rng, options.dims);
   const probe = valueAndGrad(fn, functions, inputs, {
     float64: true,
     constants: options.constants,
@@ -275,6 +272,22 @@ function frozenObjective(
     for (let i = 0; i < out.data.length; i++) total += out.data[i] * cotangent.data[i];
     return total;
   };
+}
+
+/**
+ * Random arguments of `fn`'s declared types (see checkGrad for the distributions), in f64 storage
+ * for f32 tensors.
+ */
+export function drawArguments(
+  fn: FnDecl,
+  rng: Rng,
+  dims?: ReadonlyMap<string, number>,
+): Map<string, TensorData> {
+  const inputs = new Map<string, TensorData>();
+  for (const [name, type] of declaredArgTypes(fn, dims).types) {
+    inputs.set(name, drawInput(rng, type.shape, type.dtype));
+  }
+  return inputs;
 }
 
 function drawInput(rng: Rng, shape: Shape, dtype: DType | 'bool', plain = false): TensorData {

@@ -40,6 +40,7 @@ export class ExpressionBuilder {
   readonly #materialized: ReadonlySet<NodeId>;
   readonly #vec4: boolean;
   #temp = 0;
+  readonly #memo = new Map<string, string>();
 
   readonly #substitute: ReadonlyMap<NodeId, string>;
   readonly #prefix: string;
@@ -72,10 +73,18 @@ export class ExpressionBuilder {
     const node = this.#graph.nodes[id];
     const given = this.#substitute.get(id);
     if (given !== undefined) return given;
-    if (!isRoot && this.#materialized.has(id) && node.op !== 'fill' && node.op !== 'iota') {
-      return this.#load(id, index);
-    }
-    return this.#compute(node, index);
+    // A node reached twice at the same index (a diamond in the inlined DAG — fusion inlines cheap
+    // nodes into several consumers) reuses its `let` instead of emitting it again. Every kernel
+    // evaluates its expression in one scope, so an earlier `let` is always visible.
+    const key = `${id}${isRoot ? '!' : ''}@${index.join(',')}`;
+    const seen = this.#memo.get(key);
+    if (seen !== undefined) return seen;
+    const out =
+      !isRoot && this.#materialized.has(id) && node.op !== 'fill' && node.op !== 'iota'
+        ? this.#load(id, index)
+        : this.#compute(node, index);
+    this.#memo.set(key, out);
+    return out;
   }
 
   #load(id: NodeId, index: readonly string[]): string {

@@ -20,6 +20,7 @@ export const RAISED_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
   'maxUniformBufferBindingSize',
   'maxBindingsPerBindGroup',
+  'maxTextureDimension2D',
 ] as const;
 export type RaisedLimit = (typeof RAISED_LIMITS)[number];
 

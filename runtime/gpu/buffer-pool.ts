@@ -40,6 +40,7 @@ export class BufferPool {
   readonly #owned = new Set<GPUBuffer>();
   readonly #uniforms = new Map<string, GPUBuffer>();
   readonly #readback = new Map<number, GPUBuffer[]>();
+  #beforeQueueWrite: () => void = () => {};
   #created = 0;
   #reused = 0;
   #liveBytes = 0;
@@ -48,6 +49,15 @@ export class BufferPool {
   constructor(device: GPUDevice, maxBufferSize: number) {
     this.#device = device;
     this.#maxBufferSize = maxBufferSize;
+  }
+
+  /**
+   * Called before any queue-level write or destroy. queue.writeBuffer runs at once on the queue,
+   * ahead of dispatches that are encoded but not yet submitted, so the command batcher must submit
+   * them first: a pooled buffer may be read by such a dispatch before its new owner's upload.
+   */
+  setBeforeQueueWrite(hook: () => void): void {
+    this.#beforeQueueWrite = hook;
   }
 
   /** A STORAGE | COPY_SRC | COPY_DST buffer of at least `byteSize` bytes. Contents are undefined. */
@@ -92,6 +102,7 @@ export class BufferPool {
   /** acquire() + writeBuffer. Data shorter than a multiple of 4 bytes is zero-padded. */
   upload(data: ArrayBufferView, label = 'upload'): GPUBuffer {
     const buffer = this.acquire(data.byteLength, label);
+    this.#beforeQueueWrite();
     writePadded(this.#device.queue, buffer, 0, data);
     return buffer;
   }
@@ -111,9 +122,11 @@ export class BufferPool {
       return hit;
     }
     if (this.#uniforms.size >= MAX_CACHED_UNIFORMS) {
-      // The oldest entry may still be bound by queued work; destroy() waits for that in Dawn.
+      // The oldest entry may be bound by encoded work: submit that first (destroy() after submit
+      // is safe, Dawn keeps the buffer alive until the GPU is done with it).
       const [oldKey, old] = this.#uniforms.entries().next().value as [string, GPUBuffer];
       this.#uniforms.delete(oldKey);
+      this.#beforeQueueWrite();
       old.destroy();
     }
     const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
@@ -143,6 +156,7 @@ export class BufferPool {
 
   /** Destroys the free buffers (not the live ones) to give memory back. */
   trim(): void {
+    this.#beforeQueueWrite();
     for (const list of this.#free.values()) {
       for (const buffer of list) {
         this.#owned.delete(buffer);

@@ -99,6 +99,20 @@ export class CommandBatcher {
     this.#encodedCount++;
   }
 
+  /** Encodes a buffer-to-texture copy in order with the dispatches (texture operands of GEMMs). */
+  copyToTexture(
+    source: GPUTexelCopyBufferInfo,
+    destination: GPUTexelCopyTextureInfo,
+    size: GPUExtent3DStrict,
+  ): void {
+    this.#throwIfLost();
+    const encoder = this.#ensureEncoder();
+    this.#endPass();
+    encoder.copyBufferToTexture(source, destination, size);
+    this.#inFlightLabels.push('copy_to_texture');
+    this.#encodedCount++;
+  }
+
   /** Submits everything encoded so far. Cheap when nothing is pending. */
   flush(): void {
     if (!this.#encoder) return;

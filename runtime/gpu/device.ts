@@ -73,6 +73,7 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
   }
   const buffers = new BufferPool(device, device.limits.maxBufferSize);
   const queue = new CommandBatcher(device, buffers);
+  buffers.setBeforeQueueWrite(() => queue.flush());
   device.addEventListener('uncapturederror', (event) => {
     // preventDefault stops dawn.node from also printing the error to stdout.
     event.preventDefault();

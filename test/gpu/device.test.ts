@@ -169,6 +169,31 @@ describe('errors name the kernel', () => {
   });
 });
 
+describe('buffer reuse and queue order', () => {
+  it('an upload into a reused buffer does not overtake dispatches encoded before it', async () => {
+    const copy = await ctx.pipelines.get({
+      key: 'test.copy',
+      label: 'copy',
+      wgsl: `@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> y: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3u) {
+  if (id.x < arrayLength(&y)) { y[id.x] = x[id.x]; }
+}`,
+    });
+    const first = ctx.buffers.upload(new Float32Array(64).fill(1), 'first');
+    const y = ctx.buffers.acquire(64 * 4, 'y');
+    ctx.queue.dispatch({ pipeline: copy, label: 'copy', buffers: [first, y], workgroups: [1] });
+    ctx.buffers.release(first);
+    // Same size class: the pool hands `first` out again; its write must wait for the copy above.
+    const second = ctx.buffers.upload(new Float32Array(64).fill(2), 'second');
+    expect(second).toBe(first);
+    const out = new Float32Array(await ctx.queue.read(y, 64 * 4));
+    expect([...out].every((v) => v === 1)).toBe(true);
+    ctx.buffers.release(second);
+    ctx.buffers.release(y);
+  });
+});
+
 describe('pipeline cache', () => {
   it('compiles once per key and refuses one key for two sources', async () => {
     const a = await ctx.pipelines.get({ key: 'test.cache', label: 'add_one', wgsl: ADD_ONE });
