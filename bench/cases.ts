@@ -4,6 +4,7 @@
 import { cnnStepCase } from './cnn.js';
 import { conv2dCase } from './conv2d.js';
 import { dispatchOverheadCase } from './dispatch.js';
+import { frontendCase } from './frontend.js';
 import { elementwiseChainCase, reductionCase } from './fused.js';
 import type { BenchCase } from './harness.js';
 import { matmulCase } from './matmul.js';
@@ -22,5 +23,6 @@ export function benchCases(): BenchCase[] {
     reductionCase(),
     dispatchOverheadCase(),
     cnnStepCase(),
+    frontendCase(),
   ];
 }
