@@ -7,7 +7,7 @@
 // → runtime/gpu.
 
 import type { Graph, Node, NodeId } from '../../compiler/ir/index.js';
-import { sizeOf, verifyGraph } from '../../compiler/ir/index.js';
+import { printGraph, sizeOf, verifyGraph } from '../../compiler/ir/index.js';
 import { findEpilogueFusions } from '../../compiler/fuse/epilogue-fusion.js';
 import { planFusion, type FusionPlan, type KernelGroup } from '../../compiler/fuse/plan.js';
 import { fusedEpilogue, type FusedEpilogue } from '../../compiler/wgsl/fused-epilogue.js';
@@ -97,6 +97,7 @@ export class GraphExecutor {
 
   static async compile(ctx: GpuContext, graph: Graph): Promise<GraphExecutor> {
     verifyGraph(graph);
+    debugLog(DebugLevel.ir, 'ir', () => `webgpu graph:\n${printGraph(graph)}`);
     const target = kernelTarget(ctx);
     const plan = planFusion(graph, target.maxStorageBuffersPerShaderStage - 1);
     const executor = new GraphExecutor(ctx, graph, plan);
