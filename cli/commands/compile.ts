@@ -3,7 +3,8 @@
 // executes (declarations as configuration, stages as ordered steps; compiler/lower/plan.ts). `ir` lowers the file's tensor
 // functions (or the one named by --fn) to the primitive IR for the dimension sizes given by --dims,
 // optionally with the backward appended (--grad), and pretty-prints the graphs. `wgsl` prints the
-// fused kernels of the same graphs.
+// kernels of the same graphs as generated for this machine's adapter (fused elementwise and
+// reduction kernels in full; GEMM-based contractions are specialised per shape at dispatch).
 
 import type { FnDecl } from '../../grammar/ast.js';
 import { checkFilesOrThrow } from '../../compiler/check/index.js';
@@ -13,14 +14,9 @@ import { declaredArgTypes } from '../../compiler/lower/grad.js';
 import { lowerFn } from '../../compiler/lower/lower-fn.js';
 import { planProgram } from '../../compiler/lower/plan.js';
 import { buildBackward } from '../../runtime/autodiff/backward.js';
-import { AlignError, UsageError } from '../../runtime/errors.js';
+import { UsageError } from '../../runtime/errors.js';
 import { closest, type Command } from '../command.js';
 import { parseDims } from '../function-args.js';
-
-/** A compiler output that this build of alignc cannot produce yet. */
-export class EmitUnavailableError extends AlignError {
-  readonly code = 'E_EMIT_UNAVAILABLE';
-}
 
 const EMITS = ['ast', 'plan', 'ir', 'wgsl'] as const;
 type Emit = (typeof EMITS)[number];
@@ -78,7 +74,7 @@ function selectedFunctions(
 
 export const compileCommand: Command = {
   name: 'compile',
-  summary: 'show what the compiler makes of a file: its AST, its plan, or its functions as IR',
+  summary: 'show what the compiler makes of a file: AST, plan, or its functions as IR or WGSL',
   usage: 'alignc compile FILE --emit ast|plan|ir|wgsl [--fn NAME] [--dims N=4,D=8] [--grad]',
   options: [
     {
@@ -87,7 +83,12 @@ export const compileCommand: Command = {
       placeholder: 'ast|plan|ir|wgsl',
       description: 'what to print (default ast)',
     },
-    { name: 'fn', kind: 'string', placeholder: 'NAME', description: 'only this function (ir)' },
+    {
+      name: 'fn',
+      kind: 'string',
+      placeholder: 'NAME',
+      description: 'only this function (ir, wgsl)',
+    },
     {
       name: 'dims',
       kind: 'string',
@@ -126,10 +127,50 @@ export const compileCommand: Command = {
         }
         return 0;
       }
-      case 'wgsl':
-        throw new EmitUnavailableError('--emit wgsl is not available yet', {
-          hint: 'alignc compile FILE --emit ir shows the graphs the kernels are made from',
+      case 'wgsl': {
+        const { fns, all } = selectedFunctions(file, args.strings.get('fn'));
+        const dims = parseDims(args);
+        const graphs = fns.map((fn) => ({
+          fn,
+          ...functionGraph(fn, all, dims, args.booleans.has('grad')),
+        }));
+        // Kernels are generated for the adapter they will run on (its limits and subgroup width).
+        const { withGpu } = await import('../../runtime/gpu/index.js');
+        const { GraphExecutor } = await import('../../runtime/webgpu/executor.js');
+        await withGpu(async (ctx) => {
+          for (const { fn, graph, dims: used } of graphs) {
+            const executor = await GraphExecutor.compile(ctx, graph);
+            const sizes = [...used].map(([k, v]) => `${k}=${v}`).join(', ');
+            const out: string[] = [
+              `// fn ${fn.name.name}${sizes ? ` (${sizes})` : ''}: ${executor.steps.length - executor.steps.filter((s) => s.group.kind === 'input').length} kernels on ${ctx.info.device}`,
+            ];
+            for (const step of executor.steps) {
+              const node = graph.nodes[step.group.node];
+              if (step.group.kind === 'input') continue;
+              const fused = executor.fusedKernels.get(node.id);
+              if (fused) {
+                out.push(
+                  `\n// ---- ${fused.kernel.label} [${fused.kernel.key}]`,
+                  fused.kernel.wgsl,
+                );
+              } else if (step.group.kind === 'host') {
+                out.push(
+                  `\n// ---- %${node.id} ${node.op}: runs on the CPU reference (no WGSL lowering yet)`,
+                );
+              } else {
+                const epilogue = step.epilogue
+                  ? `, with the elementwise epilogue of %${step.epilogue.writes} fused into its store`
+                  : '';
+                out.push(
+                  `\n// ---- %${node.id} ${node.op}: the GEMM kernel, specialised per shape at dispatch${epilogue} (ALIGNC_DEBUG=3 prints it)`,
+                );
+              }
+            }
+            process.stdout.write(out.join('\n') + '\n\n');
+          }
         });
+        return 0;
+      }
       default:
         return emit satisfies never;
     }

@@ -113,9 +113,21 @@ describe('alignc compile', () => {
     expect(missing.error?.message).toContain('no function l2_normalise');
     expect(missing.error?.hint).toContain('did you mean l2_normalize?');
   });
-  test('--emit wgsl says it is not available yet, with a code; a bad --emit is a usage error', async () => {
-    const r = await run(compileCommand, ['pipelines/std/tensor.align', '--emit', 'wgsl']);
-    expect(r.error?.code).toBe('E_EMIT_UNAVAILABLE');
+  test('--emit wgsl prints the kernels generated for this adapter; a bad --emit is a usage error', async () => {
+    const r = await run(compileCommand, [
+      'pipelines/std/tensor.align',
+      '--emit',
+      'wgsl',
+      '--fn',
+      'l2_normalize',
+      '--dims',
+      'N=4,D=3',
+      '--grad',
+    ]);
+    expect(r.error).toBeUndefined();
+    expect(r.out).toMatch(/^\/\/ fn l2_normalize \(N=4, D=3\): \d+ kernels on /);
+    expect(r.out).toContain('@compute @workgroup_size(');
+    expect(r.out).toContain('fn main(');
     const bad = await run(compileCommand, ['pipelines/std/tensor.align', '--emit', 'png']);
     expect(bad.error?.code).toBe('E_USAGE');
   });
