@@ -1,0 +1,208 @@
+// A `detector` declaration of a plan as a runtime/models RetinaNet: `retinanet(backbone: resnet(…),
+// neck: fpn(…), head: retina_head(…))` → DenseDetector (ResNet → FPN → RetinaHead), with the
+// AlignDet projector as the classifier when the head has `embed: mlp(…)` (box-domain pre-training)
+// and class logits when it has `classes: K` (fine-tuning), plus its anchor generator. An
+// `ema(online, momentum: …)` declaration is the online detector's momentum copy.
+// Flow: plan declarations → **runtime/run (detectors)** → training steps / evaluation.
+
+import type { DeclarationPlan } from '../../compiler/lower/plan.js';
+import { RETINANET_ANCHORS, type AnchorGeneratorConfig } from '../detect/anchors.js';
+import { loadSafetensors } from '../io/safetensors.js';
+import { DenseDetector, loadBackbone } from '../models/detector.js';
+import { fpnForLevels, type ExtraConvSource } from '../models/fpn.js';
+import type { DenseClassifier } from '../models/head-classifier.js';
+import { ResNet, type ResnetDepth } from '../models/resnet.js';
+import { RetinaHead } from '../models/retina-head.js';
+import type { Rng } from '../rng.js';
+import { ConfigReader } from './config-values.js';
+import { resolveDataPath } from './build-data.js';
+import { RunUnsupportedError } from './errors.js';
+
+/** What the runner knows of a RetinaNet declaration. */
+export interface RetinaNetPlan {
+  readonly name: string;
+  readonly at: string;
+  readonly depth: ResnetDepth;
+  /** Channel multiplier of the ResNet: the neck's channels / 256 (see docs/running.md). */
+  readonly widthMultiplier: number;
+  readonly weights: string | undefined;
+  /** `frozen: true`: backbone under no_grad, BN in eval mode (box-domain pre-training). */
+  readonly frozenBackbone: boolean;
+  readonly frozenStages: number;
+  readonly levels: readonly [number, number];
+  readonly channels: number;
+  readonly extra: ExtraConvSource;
+  readonly convs: number;
+  readonly headChannels: number;
+  readonly classifier: DenseClassifier;
+  readonly anchors: AnchorGeneratorConfig;
+}
+
+/** A momentum (EMA) detector declaration. */
+export interface EmaPlan {
+  readonly name: string;
+  readonly online: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+const EXTRA: Record<string, ExtraConvSource> = {
+  input: 'on_input',
+  output: 'on_output',
+  none: 'none',
+};
+
+/** Reads an `ema(…)` declaration, or undefined when the declaration is not one. */
+export function emaPlanOf(decl: DeclarationPlan): EmaPlan | undefined {
+  const r = new ConfigReader(`detector ${decl.name}`, decl.at);
+  const b = r.block(decl.value, 'the detector');
+  if (b.block !== 'ema') return undefined;
+  let start = 0.996;
+  let end = 1;
+  const m = b.args.momentum;
+  if (typeof m === 'number') start = end = m;
+  else if (m !== undefined) {
+    const s = r.block(m, 'momentum');
+    if (s.block === 'cosine') {
+      start = r.number(s.args.start, 'start');
+      end = r.number(s.args.end, 'end');
+    } else if (s.block === 'constant') start = end = r.number(s.args.value, 'value');
+  }
+  // The box-domain step schedules m = 1 − (1 − m0)(cos(πk/K) + 1)/2: a cosine that ends at 1.
+  if (end !== 1)
+    throw new RunUnsupportedError(
+      `detector ${decl.name}: the EMA momentum must end at 1 (cosine(m0, 1.0)), got ${end}`,
+      decl.at,
+    );
+  return { name: decl.name, online: r.ref(b.args.detector, 'detector'), start, end };
+}
+
+/** Reads a `retinanet(…)` declaration. */
+export function retinaNetPlanOf(decl: DeclarationPlan): RetinaNetPlan {
+  const r = new ConfigReader(`detector ${decl.name}`, decl.at);
+  const b = r.block(decl.value, 'the detector');
+  if (b.block !== 'retinanet')
+    throw new RunUnsupportedError(
+      `detector ${decl.name}: ${b.block}(…) detectors are not supported by alignc run yet`,
+      decl.at,
+      'the runner builds retinanet(…) detectors (and their ema(…) copies)',
+    );
+  const backbone = r.block(b.args.backbone, 'backbone');
+  const neck = r.block(b.args.neck, 'neck');
+  const head = r.block(b.args.head, 'head');
+  if (backbone.block !== 'resnet')
+    throw new RunUnsupportedError(`detector ${decl.name}: backbone ${backbone.block}(…)`, decl.at);
+  r.onlyArgs(backbone, ['depth', 'weights', 'frozen', 'frozen_stages', 'norm_eval']);
+  r.onlyArgs(neck, ['levels', 'channels', 'extra']);
+  r.onlyArgs(head, ['convs', 'channels', 'classes', 'embed', 'anchors']);
+  const depth = r.integer(backbone.args.depth, 'depth');
+  if (depth !== 18 && depth !== 34 && depth !== 50)
+    throw new RunUnsupportedError(
+      `detector ${decl.name}: ResNet-${depth}`,
+      decl.at,
+      'use 18, 34 or 50',
+    );
+  const channels = r.integer(neck.args.channels, 'neck channels');
+  const levels = r.range(neck.args.levels, 'neck levels');
+  if (levels[0] < 3 || levels[0] > 5)
+    r.fail(`the FPN must start at level 3, 4 or 5 (a ResNet's C3–C5), got ${levels[0]}`);
+  const extraName = r.string(neck.args.extra, 'extra', 'input');
+  const extra = EXTRA[extraName] ?? r.fail(`extra: "${extraName}" is not input, output or none`);
+  const classes = head.args.classes;
+  const embed = head.args.embed;
+  let classifier: DenseClassifier;
+  if (embed !== undefined) {
+    const mlp = r.block(embed, 'embed');
+    const dims = r.numbers(mlp.args.dims, 'mlp dims');
+    if (dims.length !== 2)
+      throw new RunUnsupportedError(
+        `detector ${decl.name}: the projector is mlp(hidden, out), two widths; got ${dims.length}`,
+        decl.at,
+      );
+    classifier = { kind: 'projector', dim: dims[1], hiddenChannels: dims[0] };
+  } else if (classes !== undefined)
+    classifier = { kind: 'logits', numClasses: r.integer(classes, 'classes') };
+  else return r.fail('the head needs classes: K (fine-tuning) or embed: mlp(…) (pre-training)');
+  const strides = [];
+  for (let l = levels[0]; l <= levels[1]; l++) strides.push(2 ** l);
+  let anchors: AnchorGeneratorConfig = { ...RETINANET_ANCHORS, strides };
+  if (head.args.anchors !== undefined) {
+    const a = r.block(head.args.anchors, 'anchors');
+    anchors = {
+      strides: a.args.strides === undefined ? strides : r.numbers(a.args.strides, 'strides'),
+      ratios:
+        a.args.ratios === undefined ? RETINANET_ANCHORS.ratios : r.numbers(a.args.ratios, 'ratios'),
+      octaveBaseScale: r.number(a.args.octave_base, 'octave_base', 4),
+      scalesPerOctave: r.integer(a.args.scales, 'scales', 3),
+    };
+    if (anchors.strides.length !== strides.length)
+      r.fail(
+        `the anchors have ${anchors.strides.length} strides but the FPN has ${strides.length} levels`,
+      );
+  }
+  const weights = backbone.args.weights;
+  if (weights !== undefined && !r.string(weights, 'weights').endsWith('.safetensors'))
+    throw new RunUnsupportedError(
+      `detector ${decl.name}: weights ${JSON.stringify(weights)} cannot be fetched by the runner`,
+      decl.at,
+      'give a local .safetensors file of a ResNet (torchvision or mmdet names), or leave weights out',
+    );
+  return {
+    name: decl.name,
+    at: decl.at,
+    depth,
+    widthMultiplier: channels / 256,
+    weights: weights === undefined ? undefined : r.string(weights, 'weights'),
+    frozenBackbone: r.boolean(backbone.args.frozen, 'frozen', false),
+    frozenStages: r.integer(backbone.args.frozen_stages, 'frozen_stages', -1),
+    levels,
+    channels,
+    extra,
+    convs: r.integer(head.args.convs, 'convs', 4),
+    headChannels: r.integer(head.args.channels, 'head channels', channels),
+    classifier,
+    anchors,
+  };
+}
+
+/** Anchors per location of a plan's generator. */
+export function anchorsPerLocation(p: RetinaNetPlan): number {
+  return p.anchors.ratios.length * (p.anchors.scalesPerOctave ?? 1);
+}
+
+/** Builds and initialises the detector (loading backbone weights when the plan names a file). */
+export async function buildRetinaNet(
+  p: RetinaNetPlan,
+  rng: Rng,
+): Promise<DenseDetector<RetinaHead>> {
+  // C3, C4, C5 (outIndices 1, 2, 3) from the first FPN input level on.
+  const inputLevels = [3, 4, 5].filter((l) => l >= p.levels[0]);
+  const backbone = new ResNet({
+    depth: p.depth,
+    widthMultiplier: p.widthMultiplier,
+    outIndices: inputLevels.map((l) => l - 2),
+    frozenStages: p.frozenBackbone ? -1 : p.frozenStages,
+  });
+  const neck = fpnForLevels({
+    inChannels: backbone.outChannels,
+    inputLevels,
+    levels: p.levels,
+    outChannels: p.channels,
+    extraConvs: p.extra,
+  });
+  const head = new RetinaHead({
+    inChannels: p.channels,
+    featChannels: p.headChannels,
+    stackedConvs: p.convs,
+    numAnchors: anchorsPerLocation(p),
+    classifier: p.classifier,
+  });
+  const det = new DenseDetector(backbone, neck, head).initialize(rng);
+  if (p.weights !== undefined) {
+    const path = resolveDataPath(p.weights);
+    const file = await loadSafetensors(path);
+    loadBackbone(backbone, new Map([...file.tensors].map(([k, t]) => [k, t.tensor])), path);
+  }
+  if (p.frozenBackbone) backbone.freeze();
+  return det;
+}

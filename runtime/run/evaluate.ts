@@ -1,0 +1,166 @@
+// The `evaluate` clause of a stage: runs a RetinaNet (current weights) over an evaluation dataset at
+// the test scale of the stage's view (its largest resize scale, no flip or colour, padded), turns
+// the head outputs into detections with mmdet's RetinaNet test config (sigmoid scores, top 1000 per
+// level, score > 0.05, per-class NMS at 0.5, 100 per image; runtime/detect/postprocess.ts), maps
+// them back to original image coordinates and scores them with COCO mAP (runtime/eval, the
+// pycocotools protocol) against the dataset's own boxes.
+// Flow: weights + dataset → **inference → detections → COCO eval** → eval record and printed mAP.
+
+import type { TensorData } from '../cpu/tensor-data.js';
+import type { Dataset } from '../data/dataset.js';
+import { DataLoader } from '../data/loader/loader.js';
+import type { ViewSpec } from '../data/views/pipeline.js';
+import { DataWarnings } from '../data/warnings.js';
+import { featureMapSizes, gridAnchors, type AnchorGeneratorConfig } from '../detect/anchors.js';
+import { DENSE_TEST_CONFIG, densePostprocess } from '../detect/postprocess.js';
+import { UNIT_DELTAS } from '../detect/delta-xywh-coder.js';
+import { evaluateBbox, type BboxEvalReport } from '../eval/coco-eval.js';
+import type { CocoGroundTruthJson, CocoResultJson } from '../eval/coco-format.js';
+import { flattenPriors } from '../models/dense-outputs.js';
+import type { DenseDetector } from '../models/detector.js';
+import type { RetinaHead } from '../models/retina-head.js';
+import { ParameterBinding } from '../nn/binding.js';
+import type { Backend } from '../tensor/backend.js';
+import { Tensor, withTrace } from '../tensor/tensor.js';
+import { Trace } from '../tensor/trace.js';
+import type { ViewPlan } from './build-data.js';
+
+/** The COCO ground truth of a labelled dataset (boxes 0-based [x1, y1, x2, y2] → [x, y, w, h]). */
+export function groundTruthOf(dataset: Dataset): CocoGroundTruthJson {
+  let id = 0;
+  const annotations = dataset.samples.flatMap((s) =>
+    Array.from(s.labels, (label, i) => {
+      const [x1, y1, x2, y2] = s.boxes.subarray(i * 4, i * 4 + 4);
+      return {
+        id: ++id,
+        image_id: s.imageId,
+        category_id: label,
+        bbox: [x1, y1, x2 - x1, y2 - y1],
+        area: (x2 - x1) * (y2 - y1),
+        iscrowd: s.crowd[i] ? 1 : 0,
+      };
+    }),
+  );
+  return {
+    images: dataset.samples.map((s) => ({ id: s.imageId })),
+    annotations,
+    categories: dataset.categories.map((c) => ({ id: c.id, name: c.name })),
+  };
+}
+
+/** mmdet's test pipeline for a training view: its largest scale, no random step, same padding. */
+export function testViewOf(view: ViewPlan): ViewSpec {
+  const scale = view.scales.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return [
+    { op: 'resize', scales: [scale] },
+    ...(view.padDivisor > 1 ? [{ op: 'pad' as const, divisor: view.padDivisor, value: 0 }] : []),
+  ];
+}
+
+export interface EvaluateOptions {
+  readonly model: DenseDetector<RetinaHead>;
+  /** Every tensor of the model by state name (parameters and buffers). */
+  readonly weights: ReadonlyMap<string, TensorData>;
+  readonly anchors: AnchorGeneratorConfig;
+  readonly dataset: Dataset;
+  readonly view: ViewPlan;
+  readonly canvas: readonly [number, number];
+  readonly seed: number;
+  readonly maxDets: number;
+  readonly backend: Backend;
+  readonly batchSize?: number;
+}
+
+/** Detections of every image of the dataset, in COCO results form (original coordinates). */
+export async function detect(o: EvaluateOptions): Promise<CocoResultJson[]> {
+  const numClasses = o.model.head.clsWidth;
+  const loader = new DataLoader({
+    dataset: o.dataset,
+    views: [testViewOf(o.view)],
+    batchSize: o.batchSize ?? 2,
+    maxBoxes: 1,
+    seed: o.seed,
+    shuffle: false,
+    dropEmpty: false,
+    mean: o.view.mean,
+    std: o.view.std,
+    canvas: o.canvas,
+    mode: 'in-thread',
+    warnings: new DataWarnings(() => {}),
+  });
+  const entries = o.model.state();
+  const wasTraining = o.model.training;
+  o.model.eval();
+  const results: CocoResultJson[] = [];
+  try {
+    for await (const batch of loader.epoch(0)) {
+      const v = batch.views[0];
+      const trace = new Trace();
+      const binding = new ParameterBinding(trace);
+      for (const { name, parameter } of entries) {
+        const t = o.weights.get(name);
+        if (t === undefined) throw new RangeError(`internal: no weights for ${name}`);
+        binding.bind(parameter, Tensor.from(t, trace));
+      }
+      const images = Tensor.from(
+        { shape: [batch.size, 3, v.height, v.width], dtype: 'f32', data: v.images },
+        trace,
+      );
+      const levels = withTrace(trace, () => o.model.forward(binding, images));
+      const maps = featureMapSizes({ height: v.height, width: v.width }, o.anchors.strides);
+      const priors = gridAnchors(o.anchors, maps);
+      const scores = await Promise.all(
+        levels.map((l) =>
+          withTrace(trace, () => flattenPriors([l.cls], numClasses).sigmoid()).data(o.backend),
+        ),
+      );
+      const regs = await Promise.all(
+        levels.map((l) => withTrace(trace, () => flattenPriors([l.reg], 4)).data(o.backend)),
+      );
+      for (let i = 0; i < batch.size; i++) {
+        const perImage = levels.map((_, l) => {
+          const p = priors[l].length / 4;
+          return {
+            scores: scores[l].data.slice(
+              i * p * numClasses,
+              (i + 1) * p * numClasses,
+            ) as Float32Array,
+            regression: regs[l].data.slice(i * p * 4, (i + 1) * p * 4) as Float32Array,
+            priors: priors[l],
+          };
+        });
+        const dets = densePostprocess(
+          perImage,
+          numClasses,
+          { kind: 'delta-xywh', config: UNIT_DELTAS },
+          { ...DENSE_TEST_CONFIG, maxPerImg: o.maxDets },
+          { height: v.imageSizes[i * 2], width: v.imageSizes[i * 2 + 1] },
+        );
+        const [sx, tx, sy, ty] = v.transforms.subarray(i * 4, i * 4 + 4);
+        for (let d = 0; d < dets.scores.length; d++) {
+          const x1 = (dets.boxes[d * 4] - tx) / sx;
+          const y1 = (dets.boxes[d * 4 + 1] - ty) / sy;
+          const x2 = (dets.boxes[d * 4 + 2] - tx) / sx;
+          const y2 = (dets.boxes[d * 4 + 3] - ty) / sy;
+          results.push({
+            image_id: batch.imageIds[i],
+            category_id: o.dataset.categories[dets.labels[d]].id,
+            bbox: [x1, y1, x2 - x1, y2 - y1],
+            score: dets.scores[d],
+          });
+        }
+      }
+    }
+  } finally {
+    // A later batch shape makes the training step trace the model again: in its own mode.
+    o.model.train(wasTraining);
+    await loader.close();
+  }
+  return results;
+}
+
+/** COCO bbox evaluation of the model on the dataset. */
+export async function evaluateDetector(o: EvaluateOptions): Promise<BboxEvalReport> {
+  const results = await detect(o);
+  return evaluateBbox(groundTruthOf(o.dataset), results, { groundTruth: o.dataset.name });
+}

@@ -1,0 +1,394 @@
+// One stage of a plan as runtime objects: its data (dataset, proposals as pseudo boxes, views, the
+// DataLoader with a fixed canvas), its detector(s) and its TrainableStep — runtime/train's
+// BoxDomainStep for a box-domain stage, this folder's FinetuneStep for a supervised one — plus the
+// weights an `init` clause carries over from an earlier stage's checkpoint.
+// Flow: stage spec + declarations → **stage runtime** (loader, step) → runtime/train's loop.
+
+import type { DeclarationPlan } from '../../compiler/lower/plan.js';
+import type { TensorData } from '../cpu/tensor-data.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Batch } from '../data/loader/batch.js';
+import { DataLoader } from '../data/loader/loader.js';
+import type { DataWarnings } from '../data/warnings.js';
+import type { DenseDetector } from '../models/detector.js';
+import type { RetinaHead } from '../models/retina-head.js';
+import { Rng } from '../rng.js';
+import type { Backend } from '../tensor/backend.js';
+import {
+  BoxDomainStep,
+  GROUP_BACKBONE,
+  GROUP_MOMENTUM,
+  GROUP_ONLINE,
+  LOSS_CONTRAST,
+  LOSS_REGRESSION,
+} from '../train/box-domain-step.js';
+import { listCheckpoints, loadCheckpoint, type TensorGroups } from '../train/checkpoint.js';
+import { LoweredLoss } from '../train/lowered-loss.js';
+import { boxDomainDetectorOf } from '../train/module-detector.js';
+import type { StepContext, StepResult, TrainableStep } from '../train/stage-loop.js';
+import {
+  canvasFor,
+  openDeclaredDataset,
+  proposalSourceOf,
+  viewPlanOf,
+  withProposals,
+  type ViewPlan,
+} from './build-data.js';
+import {
+  buildRetinaNet,
+  emaPlanOf,
+  retinaNetPlanOf,
+  type RetinaNetPlan,
+} from './build-detector.js';
+import { RunPlanError, RunUnsupportedError } from './errors.js';
+import { FinetuneStep, GROUP_DETECTOR, GROUP_DETECTOR_FROZEN } from './finetune-step.js';
+import type { BoxDomainStage, FinetuneStage, InitClause, StageSpec } from './stage-spec.js';
+
+/** The plan's declarations by name, with a typed lookup that names what was expected. */
+export class Declarations {
+  readonly byName: ReadonlyMap<string, DeclarationPlan>;
+  constructor(decls: readonly DeclarationPlan[]) {
+    this.byName = new Map(decls.map((d) => [d.name, d]));
+  }
+
+  get(name: string, kind: DeclarationPlan['kind'], at: string): DeclarationPlan {
+    const d = this.byName.get(name);
+    if (d === undefined || d.kind !== kind)
+      throw new RunPlanError(`${name} is not a ${kind} declaration of this pipeline`, at);
+    return d;
+  }
+
+  emaNames(): Set<string> {
+    return new Set(
+      [...this.byName.values()]
+        .filter((d) => d.kind === 'detector' && emaPlanOf(d) !== undefined)
+        .map((d) => d.name),
+    );
+  }
+}
+
+export interface StageRuntimeOptions {
+  readonly runDir: string;
+  readonly seed: number;
+  readonly backend: Backend;
+  readonly warnings: DataWarnings;
+  readonly say: (line: string) => void;
+  /** No proposal progress bar (tests). */
+  readonly quiet?: boolean;
+}
+
+export interface StageRuntime {
+  readonly step: TrainableStep<Batch>;
+  readonly loader: DataLoader;
+  readonly batchesPerEpoch: number;
+  /** The detector being fine-tuned and its current weights (for evaluation), if supervised. */
+  readonly finetune?: {
+    readonly model: DenseDetector<RetinaHead>;
+    readonly plan: RetinaNetPlan;
+    readonly view: ViewPlan;
+    weights(): Map<string, TensorData>;
+  };
+}
+
+/** Renames the box-domain step's fixed loss names to the plan's loss names. */
+class RenamedLossStep<B> implements TrainableStep<B> {
+  constructor(
+    readonly inner: TrainableStep<B>,
+    readonly names: ReadonlyMap<string, string>,
+  ) {}
+  get momentumBase(): number | null {
+    return this.inner.momentumBase;
+  }
+  async run(batch: B, ctx: StepContext): Promise<StepResult> {
+    const r = await this.inner.run(batch, ctx);
+    const losses = Object.fromEntries(
+      Object.entries(r.losses).map(([k, v]) => [this.names.get(k) ?? k, v]),
+    );
+    return { ...r, losses };
+  }
+  groups(): TensorGroups {
+    return this.inner.groups();
+  }
+  restore(groups: TensorGroups): void {
+    this.inner.restore(groups);
+  }
+  setup(): Record<string, unknown> {
+    return this.inner.setup();
+  }
+  momentumAt(ctx: StepContext): number {
+    return this.inner.momentumAt?.(ctx) ?? 0;
+  }
+}
+
+function sameNormalisation(a: ViewPlan, b: ViewPlan): boolean {
+  return a.mean.join() === b.mean.join() && a.std.join() === b.std.join();
+}
+
+function maxBoxesOf(dataset: Dataset): number {
+  return Math.max(1, ...dataset.samples.map((s) => s.labels.length));
+}
+
+function batchesPerEpoch(dataset: Dataset, batch: number): number {
+  // The loader drops images without boxes (dropEmpty) and keeps a short last batch.
+  const n = dataset.samples.filter((s) => s.labels.length > 0).length;
+  if (n === 0)
+    throw new RunPlanError(`dataset ${dataset.name} has no image with boxes to train on`);
+  return Math.ceil(n / batch);
+}
+
+async function stageDataset(
+  stage: StageSpec,
+  decls: Declarations,
+  o: StageRuntimeOptions,
+): Promise<Dataset> {
+  const dataset = await openDeclaredDataset(
+    decls.get(stage.data.dataset, 'dataset', stage.at),
+    o.warnings,
+  );
+  if (stage.data.proposals === undefined) return dataset;
+  const p = decls.get(stage.data.proposals, 'proposals', stage.at);
+  const source = proposalSourceOf(p);
+  if (source.dataset !== stage.data.dataset)
+    throw new RunUnsupportedError(
+      `stage ${stage.name}: proposals ${p.name} are computed on ${source.dataset}, but the stage trains on ${stage.data.dataset}`,
+      p.at,
+      'compute the proposals on the dataset the stage reads',
+    );
+  o.say(
+    `${stage.name}: selective-search proposals of ${dataset.samples.length} images (cached in .cache/proposals)`,
+  );
+  return withProposals(dataset, source, {
+    warnings: o.warnings,
+    log: (line) => o.say(`${stage.name}: ${line}`),
+    ...(o.quiet === true ? { quiet: true } : {}),
+  });
+}
+
+/** The weights of `init.source` from the newest complete checkpoint of stage `init.fromStage`. */
+export function initWeights(
+  init: InitClause,
+  from: StageSpec | undefined,
+  runDir: string,
+): Map<string, TensorData> {
+  if (from === undefined)
+    throw new RunPlanError(`init: the pipeline has no stage ${init.fromStage}`, init.at);
+  let prefixes: string[];
+  switch (from.kind) {
+    case 'finetune':
+      if (init.source !== undefined && init.source !== from.detector)
+        throw new RunPlanError(
+          `init: stage ${from.name} trains ${from.detector}, not ${init.source}`,
+          init.at,
+        );
+      prefixes = [GROUP_DETECTOR_FROZEN, GROUP_DETECTOR];
+      break;
+    case 'box_domain': {
+      const source = init.source ?? from.online;
+      if (source !== from.online && source !== from.momentum)
+        throw new RunPlanError(
+          `init: stage ${from.name} has detectors ${from.online} and ${from.momentum}, not ${source}`,
+          init.at,
+        );
+      // The backbone is stored once and shared by both branches.
+      prefixes = [GROUP_BACKBONE, source === from.online ? GROUP_ONLINE : GROUP_MOMENTUM];
+      break;
+    }
+    default:
+      return from satisfies never;
+  }
+  const done = listCheckpoints(runDir).filter((c) => c.meta.stage === from.name && c.meta.complete);
+  const newest = done.sort((a, b) => b.meta.sequence - a.meta.sequence)[0];
+  if (newest === undefined)
+    throw new RunPlanError(
+      `init: stage ${from.name} has no finished checkpoint in ${runDir}`,
+      init.at,
+      `run stage ${from.name} first (alignc run FILE --stage ${from.name}, same --out), or run every stage`,
+    );
+  const groups = loadCheckpoint(newest.path).groups;
+  const out = new Map<string, TensorData>();
+  for (const prefix of prefixes)
+    for (const [name, t] of groups.get(prefix) ?? new Map<string, TensorData>()) out.set(name, t);
+  return out;
+}
+
+/** Copies `weights` into the model by state name, except names containing a `drop` string. */
+export function loadInitWeights(
+  model: DenseDetector<RetinaHead>,
+  weights: ReadonlyMap<string, TensorData>,
+  drop: readonly string[],
+): { loaded: number; dropped: number; fresh: number } {
+  let loaded = 0;
+  let dropped = 0;
+  let fresh = 0;
+  for (const { name, parameter } of model.state()) {
+    const t = weights.get(name);
+    if (drop.some((d) => name.includes(d))) dropped++;
+    else if (t === undefined || t.shape.join(',') !== parameter.shape.join(',')) fresh++;
+    else {
+      parameter.value = Float32Array.from(t.data);
+      loaded++;
+    }
+  }
+  return { loaded, dropped, fresh };
+}
+
+async function boxDomainRuntime(
+  stage: BoxDomainStage,
+  decls: Declarations,
+  o: StageRuntimeOptions,
+): Promise<StageRuntime> {
+  const onlineDecl = decls.get(stage.online, 'detector', stage.at);
+  const plan = retinaNetPlanOf(onlineDecl);
+  if (plan.classifier.kind !== 'projector')
+    throw new RunPlanError(
+      `detector ${plan.name}: box-domain pre-training needs a projector head (embed: mlp(…))`,
+      plan.at,
+    );
+  if (!plan.frozenBackbone)
+    throw new RunUnsupportedError(
+      `detector ${plan.name}: the box-domain step keeps the backbone frozen; write resnet(…, frozen: true)`,
+      plan.at,
+    );
+  const ema = emaPlanOf(decls.get(stage.momentum, 'detector', stage.at));
+  if (ema === undefined || ema.online !== stage.online)
+    throw new RunPlanError(`detector ${stage.momentum} must be ema(${stage.online}, …)`, stage.at);
+  const views = stage.views.map((v) => viewPlanOf(decls.get(v, 'view', stage.at)));
+  if (!sameNormalisation(views[0], views[1]))
+    throw new RunUnsupportedError(
+      `stage ${stage.name}: both views must normalise with the same mean and std`,
+      stage.at,
+    );
+  const dataset = await stageDataset(stage, decls, o);
+  const model = await buildRetinaNet(plan, Rng.fromSeed(o.seed).child('init', stage.name));
+  // RetinaNet's Normal(0.01) head init at a small width makes embeddings ~1e-4 long and the
+  // scale-free contrastive loss's gradients ~1e4 (docs/training.md); ×10 leaves the loss unchanged.
+  if (plan.headChannels < 256)
+    for (const { parameter } of model.head.state())
+      if (parameter.shape.length === 4) parameter.value = parameter.value!.map((v) => v * 10);
+  const parts = boxDomainDetectorOf(model);
+  const inner = new BoxDomainStep(
+    {
+      detector: parts.detector,
+      matching: {
+        anchors: plan.anchors,
+        assigner: stage.assigner,
+        sampler: { num: stage.sample, posFraction: stage.posFraction, negPosUb: -1 },
+      },
+      optimizer: stage.optimizer,
+      ...(stage.clipNorm === undefined ? {} : { clipNorm: stage.clipNorm }),
+      baseMomentum: ema.start,
+      contrastive: LoweredLoss.fromStd('losses', 'box_infonce', new Map([['tau', stage.tau]])),
+      regression: LoweredLoss.fromStd('losses', 'l1'),
+      backend: o.backend,
+    },
+    parts.backbone,
+    parts.online,
+  );
+  const step = new RenamedLossStep(
+    inner,
+    new Map([
+      [LOSS_CONTRAST, stage.lossNames[0]],
+      [LOSS_REGRESSION, stage.lossNames[1]],
+    ]),
+  );
+  const loader = new DataLoader({
+    dataset,
+    views: views.map((v) => v.spec),
+    batchSize: stage.data.batch,
+    maxBoxes: maxBoxesOf(dataset),
+    seed: o.seed,
+    mean: views[0].mean,
+    std: views[0].std,
+    canvas: canvasFor(dataset, views),
+    warnings: o.warnings,
+  });
+  return { step, loader, batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch) };
+}
+
+async function finetuneRuntime(
+  stage: FinetuneStage,
+  decls: Declarations,
+  o: StageRuntimeOptions,
+  stages: ReadonlyMap<string, StageSpec>,
+): Promise<StageRuntime> {
+  const plan = retinaNetPlanOf(decls.get(stage.detector, 'detector', stage.at));
+  if (plan.classifier.kind !== 'logits')
+    throw new RunPlanError(
+      `detector ${plan.name}: fine-tuning needs classes: K in its head`,
+      plan.at,
+    );
+  if (stage.params !== stage.detector)
+    throw new RunUnsupportedError(
+      `stage ${stage.name}: optimize params: ${stage.params}, but the stage runs ${stage.detector}`,
+      stage.at,
+    );
+  const view = viewPlanOf(decls.get(stage.view, 'view', stage.at));
+  const dataset = await stageDataset(stage, decls, o);
+  const numClasses = plan.classifier.numClasses;
+  if (numClasses !== dataset.categories.length)
+    throw new RunPlanError(
+      `detector ${plan.name} has ${numClasses} classes but dataset ${stage.data.dataset} has ${dataset.categories.length} (${dataset.categories.map((c) => c.name).join(', ')})`,
+      plan.at,
+    );
+  const model = await buildRetinaNet(plan, Rng.fromSeed(o.seed).child('init', stage.name));
+  if (stage.init !== undefined) {
+    if (stage.init.detector !== stage.detector)
+      throw new RunUnsupportedError(
+        `init ${stage.init.detector}: the stage trains ${stage.detector}; init that detector`,
+        stage.init.at,
+      );
+    const weights = initWeights(stage.init, stages.get(stage.init.fromStage), o.runDir);
+    const r = loadInitWeights(model, weights, stage.init.drop);
+    o.say(
+      `${stage.name}: init ${plan.name} from stage ${stage.init.fromStage}: ${r.loaded} tensors loaded, ${r.dropped} dropped, ${r.fresh} freshly initialised`,
+    );
+  }
+  const step = new FinetuneStep({
+    model,
+    anchors: plan.anchors,
+    assigner: stage.assigner,
+    numClasses,
+    classOf: new Map(dataset.categories.map((c, i) => [c.id, i])),
+    alpha: stage.alpha,
+    gamma: stage.gamma,
+    lossNames: stage.lossNames,
+    lossWeights: stage.lossWeights,
+    optimizer: stage.optimizer,
+    ...(stage.clipNorm === undefined ? {} : { clipNorm: stage.clipNorm }),
+    backend: o.backend,
+  });
+  const loader = new DataLoader({
+    dataset,
+    views: [view.spec],
+    batchSize: stage.data.batch,
+    maxBoxes: maxBoxesOf(dataset),
+    seed: o.seed,
+    mean: view.mean,
+    std: view.std,
+    canvas: canvasFor(dataset, [view]),
+    warnings: o.warnings,
+  });
+  return {
+    step,
+    loader,
+    batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch),
+    finetune: { model, plan, view, weights: () => step.weights() },
+  };
+}
+
+/** Builds a stage's loader and step; `stages` are the plan's stages by name (for `init`). */
+export function stageRuntime(
+  stage: StageSpec,
+  decls: Declarations,
+  o: StageRuntimeOptions,
+  stages: ReadonlyMap<string, StageSpec>,
+): Promise<StageRuntime> {
+  switch (stage.kind) {
+    case 'box_domain':
+      return boxDomainRuntime(stage, decls, o);
+    case 'finetune':
+      return finetuneRuntime(stage, decls, o, stages);
+    default:
+      return stage satisfies never;
+  }
+}
