@@ -20,7 +20,10 @@ function recorder(): { warnings: DataWarnings; lines: string[] } {
   return { warnings: new DataWarnings((line) => lines.push(line)), lines };
 }
 
-function voc(objects: string, size = '<size><width>40</width><height>30</height><depth>3</depth></size>'): string {
+function voc(
+  objects: string,
+  size = '<size><width>40</width><height>30</height><depth>3</depth></size>',
+): string {
   return `<?xml version="1.0"?>\n<annotation>\n  <filename>x.png</filename>\n  ${size}\n${objects}</annotation>\n`;
 }
 const object = (name: string, box: readonly (number | string)[]) =>
@@ -39,7 +42,9 @@ describe('VOC', () => {
     const png = await encodePng(patterned(40, 30, 1));
     const files: Record<string, string | undefined> = {
       good: voc(object('cat', [1, 1, 10, 10]) + object('dog', [11, 11, 40, 30])),
-      zero: voc(object('cat', [5, 5, 5, 9]) + object('cat', [5, 5, 9, 5]) + object('cat', [2, 2, 8, 8])),
+      zero: voc(
+        object('cat', [5, 5, 5, 9]) + object('cat', [5, 5, 9, 5]) + object('cat', [2, 2, 8, 8]),
+      ),
       outside: voc(object('cat', [45, 1, 50, 10]) + object('cat', [30, 20, 60, 40])),
       unknown: voc(object('bird', [1, 1, 10, 10]) + object('cat', [1, 1, 10, 10])),
       unclosed: '<annotation><size><width>40</width></size><object>',
@@ -52,13 +57,19 @@ describe('VOC', () => {
     };
     for (const [stem, text] of Object.entries(files)) {
       if (text !== undefined) writeFileSync(join(root, 'annotations', `${stem}.xml`), text);
-      if (stem === 'corrupt') writeFileSync(join(root, 'images', `${stem}.png`), Buffer.from('not a png at all'));
+      if (stem === 'corrupt')
+        writeFileSync(join(root, 'images', `${stem}.png`), Buffer.from('not a png at all'));
       else if (stem !== 'noimage') writeFileSync(join(root, 'images', `${stem}.png`), png);
     }
     writeFileSync(join(root, 'splits', 'all.txt'), Object.keys(files).join('\n') + '\n');
 
     const { warnings, lines } = recorder();
-    const dataset = await loadVocDataset({ root, split: 'all', categories: ['cat', 'dog'], warnings });
+    const dataset = await loadVocDataset({
+      root,
+      split: 'all',
+      categories: ['cat', 'dog'],
+      warnings,
+    });
     expect(dataset.samples.map((s) => s.key)).toEqual(['good', 'zero', 'outside', 'unknown']);
     const counts = Object.fromEntries(warnings.list().map((w) => [w.kind, w.count]));
     expect(counts).toEqual({
@@ -72,7 +83,9 @@ describe('VOC', () => {
       'unknown-category': 1,
     });
     expect(lines.length).toBe(8);
-    expect(lines.find((l) => l.startsWith('warning[malformed-annotation]'))).toMatch(/unclosed\.xml:1:\d+/);
+    expect(lines.find((l) => l.startsWith('warning[malformed-annotation]'))).toMatch(
+      /unclosed\.xml:1:\d+/,
+    );
     const boxes = (key: string) => Array.from(dataset.samples.find((s) => s.key === key)!.boxes);
     expect(boxes('good')).toEqual([0, 0, 10, 10, 10, 10, 40, 30]);
     expect(boxes('zero')).toEqual([1, 1, 8, 8]);
@@ -118,12 +131,17 @@ describe('COCO', () => {
     expect(dataset.samples.map((s) => s.imageId)).toEqual([1]);
     expect(Array.from(dataset.samples[0].boxes)).toEqual([1.5, 2, 11.5, 7]);
     const counts = Object.fromEntries(warnings.list().map((w) => [w.kind, w.count]));
-    expect(counts).toEqual({ 'corrupt-image': 1, 'malformed-annotation': 3, 'zero-area-box': 1, 'unknown-category': 1 });
+    expect(counts).toEqual({
+      'corrupt-image': 1,
+      'malformed-annotation': 3,
+      'zero-area-box': 1,
+      'unknown-category': 1,
+    });
 
     writeFileSync(file, JSON.stringify(json).slice(0, 50));
-    await expect(loadCocoDataset({ annotationFile: file, imagesDir: dir, warnings })).rejects.toBeInstanceOf(
-      DatasetError,
-    );
+    await expect(
+      loadCocoDataset({ annotationFile: file, imagesDir: dir, warnings }),
+    ).rejects.toBeInstanceOf(DatasetError);
   });
 });
 

@@ -17,11 +17,20 @@ describe('VOC on real BCCD files', () => {
     expect(a.filename).toBe('BloodImage_00000.jpg');
     expect([a.width, a.height]).toEqual([640, 480]);
     // First object in the file, read by eye: WBC 260 177 491 376.
-    expect(a.objects[0]).toEqual({ name: 'WBC', difficult: false, xmin: 260, ymin: 177, xmax: 491, ymax: 376 });
+    expect(a.objects[0]).toEqual({
+      name: 'WBC',
+      difficult: false,
+      xmin: 260,
+      ymin: 177,
+      xmax: 491,
+      ymax: 376,
+    });
   });
 
   test('space-indented files (00171) parse the same way', () => {
-    const a = parseVocAnnotation(readFileSync(`${defaultBccdRoot()}/annotations/BloodImage_00171.xml`, 'utf8'));
+    const a = parseVocAnnotation(
+      readFileSync(`${defaultBccdRoot()}/annotations/BloodImage_00171.xml`, 'utf8'),
+    );
     expect(a.objects.length).toBeGreaterThan(0);
     for (const o of a.objects) expect(BCCD_CATEGORIES).toContain(o.name);
   });
@@ -29,7 +38,9 @@ describe('VOC on real BCCD files', () => {
   test('the val split converts to exactly the evaluator golden ground truth', async () => {
     const warnings = silent();
     const val = await loadBccd('val', { warnings });
-    const golden = JSON.parse(readFileSync('test/fixtures/data/bccd-val-coco-gt.json', 'utf8')) as CocoJson;
+    const golden = JSON.parse(
+      readFileSync('test/fixtures/data/bccd-val-coco-gt.json', 'utf8'),
+    ) as CocoJson;
     const mine = toCocoJson(val, golden.info?.description);
     expect(mine.categories).toEqual(golden.categories);
     expect(mine.images).toEqual(golden.images);
@@ -69,7 +80,14 @@ describe('proposals as pseudo boxes', () => {
     const proposals = {
       ...base,
       labelled: true,
-      samples: [{ ...image(1), boxes: Float64Array.from([0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3]), labels: new Int32Array(3).fill(1), crowd: new Uint8Array(3) }],
+      samples: [
+        {
+          ...image(1),
+          boxes: Float64Array.from([0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3]),
+          labels: new Int32Array(3).fill(1),
+          crowd: new Uint8Array(3),
+        },
+      ],
     };
     const out = attachProposals(images, proposals, { topK: 2 });
     expect(Array.from(out.samples[0].boxes)).toEqual([0, 0, 1, 1, 1, 1, 2, 2]);

@@ -16,13 +16,32 @@ import { Rng } from '../../runtime/rng.js';
 import { syntheticDataset, tempDir } from './helpers.js';
 
 let dataset: Dataset;
-const views = [alignDetViewSpec([[60, 30], [80, 40]], 16), alignDetViewSpec([[60, 30], [80, 40]], 16)];
+const views = [
+  alignDetViewSpec(
+    [
+      [60, 30],
+      [80, 40],
+    ],
+    16,
+  ),
+  alignDetViewSpec(
+    [
+      [60, 30],
+      [80, 40],
+    ],
+    16,
+  ),
+];
 
 beforeAll(async () => {
   dataset = await syntheticDataset(tempDir('loader'), [
     { width: 40, height: 30, boxes: [0, 0, 10, 10, 5, 5, 20, 25, 30, 1, 40, 30] },
     { width: 36, height: 24, boxes: [] },
-    { width: 50, height: 20, boxes: [1, 1, 5, 5, 2, 2, 6, 6, 3, 3, 7, 7, 4, 4, 8, 8, 10, 0, 50, 20] },
+    {
+      width: 50,
+      height: 20,
+      boxes: [1, 1, 5, 5, 2, 2, 6, 6, 3, 3, 7, 7, 4, 4, 8, 8, 10, 0, 50, 20],
+    },
     { width: 20, height: 40, boxes: [0, 0, 20, 40] },
     { width: 32, height: 32, boxes: [8, 8, 24, 24, 0, 0, 4, 4] },
   ]);
@@ -75,7 +94,12 @@ describe('batches', () => {
       const sample = dataset.samples[batch.sampleIndices[i]];
       const image = await decodeImage(sample.imagePath);
       for (let v = 0; v < 2; v++) {
-        const view = runView(views[v], image, sample.boxes, root.child('view', 2, batch.sampleIndices[i], v));
+        const view = runView(
+          views[v],
+          image,
+          sample.boxes,
+          root.child('view', 2, batch.sampleIndices[i], v),
+        );
         const bv = batch.views[v];
         const chw = normalizeToChw(view.image);
         const plane = bv.width * bv.height;
@@ -88,7 +112,10 @@ describe('batches', () => {
                   ? chw[c * view.image.width * view.image.height + y * view.image.width + x]
                   : -IMAGENET_MEAN[c] / IMAGENET_STD[c],
               );
-              if (got !== want) throw new Error(`pixel (${c}, ${y}, ${x}) of image ${i} view ${v}: ${got} ≠ ${want}`);
+              if (got !== want)
+                throw new Error(
+                  `pixel (${c}, ${y}, ${x}) of image ${i} view ${v}: ${got} ≠ ${want}`,
+                );
             }
           }
         }
@@ -114,7 +141,9 @@ describe('batches', () => {
     const [batch] = await collect(loader, 0);
     const targets = instanceTargets(batch, Int32Array.from([-1, 0, 5, -1, 8]));
     expect(Array.from(targets.background)).toEqual([1, 0, 0, 1, 0]);
-    expect(Array.from(targets.ids.filter((_, a) => targets.background[a] === 0))).toEqual([0, 4, 7]);
+    expect(Array.from(targets.ids.filter((_, a) => targets.background[a] === 0))).toEqual([
+      0, 4, 7,
+    ]);
     expect(() => instanceTargets(batch, Int32Array.from([3]))).toThrow(/holds no box/);
   });
 });
@@ -129,7 +158,9 @@ describe('errors', () => {
   });
   test('bad loader settings are rejected up front', () => {
     expect(() => new DataLoader(options({ batchSize: 0 }))).toThrow(DatasetError);
-    expect(() => new DataLoader(options({ views: [[{ op: 'hflip', p: 2 }]] }))).toThrow(ViewSpecError);
+    expect(() => new DataLoader(options({ views: [[{ op: 'hflip', p: 2 }]] }))).toThrow(
+      ViewSpecError,
+    );
   });
 });
 
@@ -178,7 +209,8 @@ describe('worker prefetch', () => {
     loaders.push(worker);
     expect(worker.mode).toBe('worker');
     const local = new DataLoader(options({ mode: 'off' }));
-    for (const epoch of [0, 1]) expect(await collect(worker, epoch)).toEqual(await collect(local, epoch));
+    for (const epoch of [0, 1])
+      expect(await collect(worker, epoch)).toEqual(await collect(local, epoch));
   });
 
   test('an error inside the worker arrives as the same DatasetError', async () => {
@@ -200,8 +232,18 @@ describe('real BCCD images', () => {
     const { selectSamples } = await import('../../runtime/data/dataset.js');
     const val = await loadBccd('val', { warnings: new DataWarnings(() => {}) });
     const two = selectSamples(val, ['BloodImage_00000', 'BloodImage_00002']);
-    const spec = alignDetViewSpec([[200, 150], [240, 180]]);
-    const loader = new DataLoader({ dataset: two, views: [spec, spec], batchSize: 2, maxBoxes: 30, seed: 5, mode: 'off' });
+    const spec = alignDetViewSpec([
+      [200, 150],
+      [240, 180],
+    ]);
+    const loader = new DataLoader({
+      dataset: two,
+      views: [spec, spec],
+      batchSize: 2,
+      maxBoxes: 30,
+      seed: 5,
+      mode: 'off',
+    });
     const [batch] = await collect(loader, 0);
     const counts = Array.from(batch.sampleIndices, (i) => two.samples[i].labels.length);
     expect(batch.numInstances).toBe(counts[0] + counts[1]);

@@ -26,7 +26,11 @@ interface Goldens {
 }
 
 const golden = JSON.parse(readFileSync('test/fixtures/data/view-goldens.json', 'utf8')) as Goldens;
-const image: RgbImage = { width: golden.width, height: golden.height, data: Uint8Array.from(golden.image) };
+const image: RgbImage = {
+  width: golden.width,
+  height: golden.height,
+  data: Uint8Array.from(golden.image),
+};
 const dull: RgbImage = { ...image, data: Uint8Array.from(golden.dull_image) };
 
 function maxDiff(a: Uint8Array, b: readonly number[]): number {
@@ -56,7 +60,11 @@ describe('large images', () => {
     // 160×140 = 22 400 pixels = 67 200 values, above the table threshold; tiles of the golden image
     // are compared with the per-value result on each tile.
     const tiles = { x: 7, y: 9 };
-    const big: RgbImage = { width: image.width * tiles.x, height: image.height * tiles.y, data: new Uint8Array(0) };
+    const big: RgbImage = {
+      width: image.width * tiles.x,
+      height: image.height * tiles.y,
+      data: new Uint8Array(0),
+    };
     const data = new Uint8Array(big.width * big.height * 3);
     for (let y = 0; y < big.height; y++) {
       for (let x = 0; x < big.width; x++) {
@@ -74,7 +82,8 @@ describe('large images', () => {
           for (let x = 0; x < big.width; x++) {
             const from = ((y % image.height) * image.width + (x % image.width)) * 3;
             for (let c = 0; c < 3; c++) {
-              if (whole[(y * big.width + x) * 3 + c] !== tile[from + c]) throw new Error(`${op} m=${m} (${x}, ${y})`);
+              if (whole[(y * big.width + x) * 3 + c] !== tile[from + c])
+                throw new Error(`${op} m=${m} (${x}, ${y})`);
             }
           }
         }
@@ -84,7 +93,11 @@ describe('large images', () => {
 });
 
 describe('hand-checked values', () => {
-  const px = (...v: number[]): RgbImage => ({ width: v.length / 3, height: 1, data: Uint8Array.from(v) });
+  const px = (...v: number[]): RgbImage => ({
+    width: v.length / 3,
+    height: 1,
+    data: Uint8Array.from(v),
+  });
   test('solarize inverts values at or above the threshold only', () => {
     // m = 5 → threshold ⌊5·25.6⌋ = 128: 127 stays, 128 → 127, 200 → 55.
     expect(Array.from(randAug(px(127, 128, 200), 'solarize', 5).data)).toEqual([127, 127, 55]);

@@ -20,10 +20,12 @@ describe('Philox4x32-10', () => {
     const hex = (a: number[]) => a.map((x) => x.toString(16).padStart(8, '0')).join(' ');
     expect(hex(philox4x32([0, 0, 0, 0], [0, 0]))).toBe('6627e8d5 e169c58d bc57ac4c 9b00dbd8');
     const ones = 0xffffffff;
-    expect(hex(philox4x32([ones, ones, ones, ones], [ones, ones]))).toBe('408f276d 41c83b0e a20bc7c6 6d5451fd');
-    expect(hex(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0]))).toBe(
-      'd16cfe09 94fdcceb 5001e420 24126ea1',
+    expect(hex(philox4x32([ones, ones, ones, ones], [ones, ones]))).toBe(
+      '408f276d 41c83b0e a20bc7c6 6d5451fd',
     );
+    expect(
+      hex(philox4x32([0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344], [0xa4093822, 0x299f31d0])),
+    ).toBe('d16cfe09 94fdcceb 5001e420 24126ea1');
   });
 
   test('stream draws equal the independent Python implementation', () => {
@@ -51,7 +53,9 @@ describe('Philox4x32-10', () => {
       const u = r.uniform();
       expect(u >= 0 && u < 1).toBe(true);
     }
-    expect([...r.permutation(50)].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect([...r.permutation(50)].sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
     expect(() => Rng.fromSeed(-1)).toThrow(RangeError);
   });
 });
@@ -59,12 +63,15 @@ describe('Philox4x32-10', () => {
 describe('labelled fractions', () => {
   test('BCCD trainval fractions for seeds 0..4 equal the Python recomputation', async () => {
     const keys = await readSplitFile(`${defaultBccdRoot()}/splits/trainval.txt`);
-    for (const f of fixture.fractions) expect(labelledFraction(keys, f.percent, f.seed)).toEqual(f.keys);
+    for (const f of fixture.fractions)
+      expect(labelledFraction(keys, f.percent, f.seed)).toEqual(f.keys);
   });
 
   test('sizes round n·p/100 (at least 1), fractions nest, input order does not matter', async () => {
     const keys = await readSplitFile(`${defaultBccdRoot()}/splits/trainval.txt`);
-    expect(STANDARD_FRACTIONS.map((p) => labelledFraction(keys, p, 0).length)).toEqual([3, 15, 29, 58, 292]);
+    expect(STANDARD_FRACTIONS.map((p) => labelledFraction(keys, p, 0).length)).toEqual([
+      3, 15, 29, 58, 292,
+    ]);
     for (const seed of [0, 1]) {
       let previous: string[] = [];
       for (const p of STANDARD_FRACTIONS) {

@@ -26,7 +26,11 @@ interface Goldens {
   adjust_hue_torchvision_pil: { factor: number; pixels: number[] }[];
 }
 const golden = JSON.parse(readFileSync('test/fixtures/data/view-goldens.json', 'utf8')) as Goldens;
-const small: RgbImage = { width: golden.width, height: golden.height, data: Uint8Array.from(golden.image) };
+const small: RgbImage = {
+  width: golden.width,
+  height: golden.height,
+  data: Uint8Array.from(golden.image),
+};
 
 /** A 64×48 test image with a distinct value per column, so flips and crops are visible. */
 function ramp(width = 64, height = 48): RgbImage {
@@ -82,7 +86,9 @@ describe('box transforms', () => {
     expect([view.image.width, view.image.height, view.content.width]).toEqual([64, 64, 50]);
     expect(Array.from(view.boxes)).toEqual([49, 0, 50, 1]);
     // The box's pixel is the original pixel (0, 0), not padding.
-    expect(Array.from(view.image.data.subarray(49 * 3, 50 * 3))).toEqual(Array.from(image.data.subarray(0, 3)));
+    expect(Array.from(view.image.data.subarray(49 * 3, 50 * 3))).toEqual(
+      Array.from(image.data.subarray(0, 3)),
+    );
   });
 
   test('pad must be last', () => {
@@ -155,7 +161,9 @@ describe('box transforms', () => {
   });
 
   test('random resized crop clips boxes, keeps rows, marks emptied rows invalid', () => {
-    const spec: ViewSpec = [{ op: 'random_resized_crop', size: [32, 32], scale: [0.1, 0.3], ratio: [0.75, 1.33] }];
+    const spec: ViewSpec = [
+      { op: 'random_resized_crop', size: [32, 32], scale: [0.1, 0.3], ratio: [0.75, 1.33] },
+    ];
     let sawInvalid = false;
     for (let seed = 0; seed < 20; seed++) {
       const view = runView(spec, ramp(), boxes, Rng.fromSeed(seed));
@@ -207,9 +215,15 @@ describe('pixels against OpenCV / torchvision', () => {
   });
   test('keep-ratio size follows mmcv rescale_size', () => {
     // 640×480 at (1333, 800): min(1333/640, 800/480) = 1.6667 → 1067×800 (⌊1066.67 + 0.5⌋).
-    expect(keepRatioSize({ width: 640, height: 480 }, [1333, 800])).toEqual({ width: 1067, height: 800 });
+    expect(keepRatioSize({ width: 640, height: 480 }, [1333, 800])).toEqual({
+      width: 1067,
+      height: 800,
+    });
     // 2000×500 at (1333, 640): long side wins, 1333/2000 → 1333×333 (⌊333.25 + 0.5⌋).
-    expect(keepRatioSize({ width: 2000, height: 500 }, [1333, 640])).toEqual({ width: 1333, height: 333 });
+    expect(keepRatioSize({ width: 2000, height: 500 }, [1333, 640])).toEqual({
+      width: 1333,
+      height: 333,
+    });
   });
   test('normalize: CHW, (v − mean)/std, pad pixels become −mean/std', () => {
     const image: RgbImage = { width: 2, height: 1, data: Uint8Array.from([255, 0, 10, 0, 0, 0]) };
@@ -223,7 +237,13 @@ describe('pixels against OpenCV / torchvision', () => {
 
 describe('determinism', () => {
   test('the same seed gives the same view, byte for byte; another seed differs', () => {
-    const specs = [alignDetViewSpec([[80, 40], [100, 50]]), byolViewSpec(2, [[80, 40]])];
+    const specs = [
+      alignDetViewSpec([
+        [80, 40],
+        [100, 50],
+      ]),
+      byolViewSpec(2, [[80, 40]]),
+    ];
     for (const spec of specs) {
       const a = runView(spec, ramp(), boxes, Rng.fromSeed(9).child('s', 1));
       const b = runView(spec, ramp(), boxes, Rng.fromSeed(9).child('s', 1));
