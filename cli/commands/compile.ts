@@ -42,7 +42,7 @@ export function functionGraph(
     lowered.builder,
     lowered.output,
     wrt.map((w) => w.node),
-    { stopGradient: lowered.stopGradient },
+    { stopGradient: lowered.stopGradient, customVjp: lowered.customVjp },
   );
   return { graph: lowered.builder.build([lowered.output, ...grads]), dims: declared.dims };
 }

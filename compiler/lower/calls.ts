@@ -8,6 +8,8 @@ import { callBuiltin, isBuiltin, type Value } from './builtins.js';
 import { LowerError } from './errors.js';
 import type { Binding, FnLowering } from './fn-lowering.js';
 import type { IndexSpace } from './index-space.js';
+import { lowerWithCustomBackward } from './custom-backward.js';
+import type { ArgType } from './lower-fn.js';
 import { typeText } from './value-ops.js';
 
 export function call(
@@ -97,11 +99,38 @@ export function inline(
         throw new LowerError('E_UNKNOWN_PARAM', `${fn.name.name} has no parameter ${n}`, e.span);
       }
     }
-    return { node: l.body(fn, inner), axes: null };
+    const result = l.body(fn, inner);
+    if (!fn.body.some((st) => st.kind === 'Backward')) return { node: result, axes: null };
+    return { node: withCustomBackward(l, fn, result, inner), axes: null };
   } finally {
     l.dims.clear();
     for (const [k, v] of savedDims) l.dims.set(k, v);
   }
+}
+
+/**
+ * The result of a call of `fn` marked with `fn`'s hand-written backward: an identity node whose
+ * VJP (for autodiff) is the backward block, lowered on its own for the same argument types.
+ */
+function withCustomBackward(
+  l: FnLowering,
+  fn: A.FnDecl,
+  result: NodeId,
+  scope: ReadonlyMap<string, Binding>,
+): NodeId {
+  const args: NodeId[] = [];
+  const types = new Map<string, ArgType>();
+  for (const p of fn.params) {
+    const binding = scope.get(p.name.name);
+    if (binding?.kind !== 'value') throw new Error(`internal: parameter ${p.name.name} unbound`);
+    args.push(binding.value.node);
+    types.set(p.name.name, l.b.type(binding.value.node));
+  }
+  const rule = lowerWithCustomBackward(fn, types, l.functions);
+  const t = l.b.type(result);
+  const marked = l.b.add({ op: 'reshape', shape: t.shape, dtype: t.dtype, inputs: [result] });
+  l.customVjp.set(marked, { graph: rule.builder.build(rule.grads), args });
+  return marked;
 }
 
 export function withDims<T>(l: FnLowering, dims: ReadonlyMap<string, number>, run: () => T): T {

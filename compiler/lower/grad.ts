@@ -86,7 +86,7 @@ export function valueAndGrad(
     b,
     lowered.output,
     differentiable.map((d) => d.node),
-    { seed, stopGradient: lowered.stopGradient },
+    { seed, stopGradient: lowered.stopGradient, customVjp: lowered.customVjp },
   );
   const graph = b.build([lowered.output, ...gradNodes]);
   const ordered = lowered.params.map((p) => inputs.get(p.name)!);

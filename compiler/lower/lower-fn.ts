@@ -11,6 +11,7 @@
 
 import type * as A from '../../grammar/ast.js';
 import type { DType, Graph, GraphBuilder, NodeId, Shape } from '../ir/index.js';
+import type { CustomVjp } from '../../runtime/autodiff/custom-vjp.js';
 import { LowerError } from './errors.js';
 import { FnLowering, type Binding } from './fn-lowering.js';
 import { typeText } from './value-ops.js';
@@ -32,6 +33,8 @@ export interface LoweredFn {
   readonly stopGradient: ReadonlySet<NodeId>;
   /** `detach(…)` results in lowering order: identity nodes, or inputs with `freezeDetached`. */
   readonly detached: readonly NodeId[];
+  /** Calls of functions with a `backward` block: pass to buildBackward so autodiff uses it. */
+  readonly customVjp: ReadonlyMap<NodeId, CustomVjp>;
   /** The tensor parameters in graph-input order (those given in `args`), with their types. */
   readonly params: readonly { readonly name: string; readonly type: ArgType }[];
   /** Dimension names and the sizes they were bound to. */
@@ -92,6 +95,7 @@ export function lowerFn(
     inputNodes,
     stopGradient: lowering.stopGradient,
     detached: lowering.detached,
+    customVjp: lowering.customVjp,
     params,
     dims: lowering.dims,
     lowering,

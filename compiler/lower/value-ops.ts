@@ -7,9 +7,12 @@ import { GraphBuilder, type DType, type NodeId, type Shape } from '../ir/index.j
 import type { LowerContext, Value } from './builtins.js';
 import { LowerError } from './errors.js';
 import type { IndexSpace } from './index-space.js';
+import type { CustomVjp } from '../../runtime/autodiff/custom-vjp.js';
 import type * as A from '../../grammar/ast.js';
 
 export class ValueOps implements LowerContext {
+  /** Results of calls of functions with a `backward` block, and that block as a VJP graph. */
+  readonly customVjp = new Map<NodeId, CustomVjp>();
   readonly b = new GraphBuilder();
   readonly stopGradient = new Set<NodeId>();
   /** Every `detach(…)` result, in the order lowering met them. */

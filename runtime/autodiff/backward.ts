@@ -5,6 +5,7 @@
 // graph that compiles and fuses as a whole. Flow: IR → **backward** → IR → kernels.
 import type { GraphBuilder, NodeId } from '../../compiler/ir/index.js';
 import { IrShapeError } from '../../compiler/ir/index.js';
+import { inlineGraph, type CustomVjp } from './custom-vjp.js';
 import { applyVjp } from './vjp-rules.js';
 
 export interface BackwardOptions {
@@ -12,6 +13,8 @@ export interface BackwardOptions {
   readonly seed?: NodeId;
   /** Nodes whose value is treated as a constant: no gradient flows through them (noGrad regions). */
   readonly stopGradient?: ReadonlySet<NodeId>;
+  /** Nodes with a hand-written VJP (custom-vjp.ts): used instead of differentiating what made them. */
+  readonly customVjp?: ReadonlyMap<NodeId, CustomVjp>;
 }
 
 /**
@@ -52,6 +55,14 @@ export function buildBackward(
     const ct = cotangent.get(i);
     if (ct === undefined) continue;
     const node = b.nodes[i];
+    const custom = options.customVjp?.get(i);
+    if (custom) {
+      const grads = inlineGraph(b, custom.graph, [...custom.args, ct]);
+      custom.args.forEach((j, k) => {
+        if (dependsOnWrt[j] && !stop.has(j) && b.type(j).dtype === 'f32') accumulate(j, grads[k]);
+      });
+      continue;
+    }
     if (node.inputs.every((j) => !dependsOnWrt[j] || stop.has(j))) continue;
     const grads = applyVjp(b, node, ct);
     node.inputs.forEach((j, k) => {

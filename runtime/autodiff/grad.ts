@@ -33,6 +33,7 @@ export function gradients(y: Tensor, xs: readonly Tensor[], seed?: Tensor): Tens
     {
       seed: seed?.id,
       stopGradient: trace.stopGradient,
+      customVjp: trace.customVjp,
     },
   );
   return ids.map((id) => new Tensor(trace, id));
@@ -70,6 +71,7 @@ export function traceValueAndGrad(
     which.map((i) => args[i].id),
     {
       stopGradient: trace.stopGradient,
+      customVjp: trace.customVjp,
     },
   );
   const { graph, bindings } = trace.extract(

@@ -62,7 +62,7 @@ export function traceTrainStep(spec: TrainStepSpec): TracedTrainStep {
       trace.builder,
       loss.id,
       params.map((p) => p.id),
-      { stopGradient: trace.stopGradient },
+      { stopGradient: trace.stopGradient, customVjp: trace.customVjp },
     );
     let grads = gradIds.map((id) => new Tensor(trace, id));
     if (spec.clipNorm !== undefined) grads = clipGradNorm(grads, spec.clipNorm).grads;

@@ -4,6 +4,7 @@
 // nodes become inputs) and runs it on a Backend. Flow: Tensor API → **trace (IR)** → backend.
 import type { Graph, NodeId, NodeSpec } from '../../compiler/ir/index.js';
 import { GraphBuilder, reachableFrom } from '../../compiler/ir/index.js';
+import type { CustomVjp } from '../autodiff/custom-vjp.js';
 import type { TensorData } from '../cpu/tensor-data.js';
 import type { Backend } from './backend.js';
 import { UnboundInputError } from './errors.js';
@@ -14,6 +15,8 @@ export class Trace {
   readonly #values = new Map<NodeId, TensorData>();
   /** Nodes created inside `noGrad` (autodiff treats them as constants). */
   readonly stopGradient = new Set<NodeId>();
+  /** Nodes with a hand-written VJP (calls of `.align` functions with a `backward` block). */
+  readonly customVjp = new Map<NodeId, CustomVjp>();
   #noGradDepth = 0;
   #inputCounter = 0;
 

@@ -1,14 +1,16 @@
 // Calls a `.align` loss function (e.g. `box_infonce`, `l1` of pipelines/std/losses.align) from a
 // traced training step: the function is lowered to IR for the argument shapes of the call
 // (compiler/lower), then its graph is copied into the step's trace with its parameters bound to the
-// step's tensors, and its `detach(…)` nodes marked stop-gradient, so autodiff differentiates the
-// loss together with the detector as one graph. Flow: checked AST → IR (lowered fn) → **inlined
+// step's tensors, its `detach(…)` nodes marked stop-gradient and its hand-written `backward`
+// blocks carried as custom VJPs, so autodiff differentiates the loss together with the detector
+// as one graph. Flow: checked AST → IR (lowered fn) → **inlined
 // into the traced step** → autodiff → kernels.
 
 import type { FnDecl } from '../../grammar/ast.js';
 import type { Graph, NodeId, NodeSpec } from '../../compiler/ir/index.js';
 import { collectFunctions, stdModulePath } from '../../compiler/lower/functions.js';
 import { lowerFn, type ArgType } from '../../compiler/lower/lower-fn.js';
+import { remapCustomVjp, type CustomVjp } from '../autodiff/custom-vjp.js';
 import { Tensor } from '../tensor/tensor.js';
 import { TrainSetupError } from './errors.js';
 
@@ -16,7 +18,12 @@ import { TrainSetupError } from './errors.js';
 export class LoweredLoss {
   readonly #cache = new Map<
     string,
-    { graph: Graph; stopGradient: ReadonlySet<NodeId>; params: readonly string[] }
+    {
+      graph: Graph;
+      stopGradient: ReadonlySet<NodeId>;
+      customVjp: ReadonlyMap<NodeId, CustomVjp>;
+      params: readonly string[];
+    }
   >();
 
   constructor(
@@ -60,12 +67,13 @@ export class LoweredLoss {
       lowered = {
         graph: l.graph,
         stopGradient: l.stopGradient,
+        customVjp: l.customVjp,
         params: l.params.map((p) => p.name),
       };
       this.#cache.set(key, lowered);
     }
     const bound = lowered.params.map((p) => args[p]);
-    return inlineGraph(first, lowered.graph, bound, lowered.stopGradient);
+    return inlineGraph(first, lowered.graph, bound, lowered.stopGradient, lowered.customVjp);
   }
 }
 
@@ -78,6 +86,7 @@ export function inlineGraph(
   graph: Graph,
   args: readonly Tensor[],
   stopGradient: ReadonlySet<NodeId>,
+  customVjp: ReadonlyMap<NodeId, CustomVjp> = new Map(),
 ): Tensor {
   const trace = like.trace;
   const remap = new Map<NodeId, NodeId>();
@@ -93,6 +102,12 @@ export function inlineGraph(
     const id = trace.record(trace.builder.add(spec));
     if (stopGradient.has(node.id)) trace.stopGradient.add(id);
     remap.set(node.id, id);
+  }
+  for (const [id, rule] of customVjp) {
+    trace.customVjp.set(
+      remap.get(id) as NodeId,
+      remapCustomVjp(rule, (j) => remap.get(j) as NodeId),
+    );
   }
   return new Tensor(trace, remap.get(graph.outputs[0]) as NodeId);
 }

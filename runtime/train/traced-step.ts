@@ -105,7 +105,7 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
       trace.builder,
       total.id,
       list.map((t) => t.id),
-      { stopGradient: trace.stopGradient },
+      { stopGradient: trace.stopGradient, customVjp: trace.customVjp },
     );
     let grads = gradIds.map((id) => new Tensor(trace, id));
     if (spec.clipNorm !== undefined) grads = clipGradNorm(grads, spec.clipNorm).grads;

@@ -46,7 +46,7 @@ function lossGraph(name: string) {
     lowered.builder,
     lowered.output,
     wrt.map((w) => w.node),
-    { stopGradient: lowered.stopGradient },
+    { stopGradient: lowered.stopGradient, customVjp: lowered.customVjp },
   );
   return { fn, lowered, graph: lowered.builder.build([lowered.output, ...grads]) };
 }

@@ -41,6 +41,22 @@ fn bad_sqrt(x: f32[N]) -> f32 {
 fn labels_only(x: f32[N], l: i32[N]) -> f32 {
   return sum(where(l >= 0, x, 0))
 }
+
+// A straight-through estimator: rounds forward, passes the gradient through unchanged.
+fn ste_round(x: f32[N]) -> f32[N] {
+  return round(x)
+  backward(dy) {
+    grad x = dy
+  }
+}
+
+fn uses_ste(x: f32[N]) -> f32 {
+  return sum(ste_round(x * 2) * 3)
+}
+
+fn uses_bad_sqrt(x: f32[N]) -> f32 {
+  return bad_sqrt(x) * 2
+}
 `,
 );
 
@@ -100,6 +116,24 @@ describe('valueAndGrad', () => {
     );
     expect([...r.grads.keys()]).toEqual(['x']);
     expect([...r.grads.get('x')!.data]).toEqual([1, 0, 1]);
+  });
+});
+
+describe('backward blocks inside other functions', () => {
+  const { functions } = collectFunctions(file);
+
+  it('a called function with a backward block is differentiated by that block', () => {
+    const x = tensorData([3], [0.2, 1.4, -2.6]);
+    const r = valueAndGrad(functions.get('uses_ste')!, functions, new Map([['x', x]]));
+    expect(r.usedCustomBackward).toBe(false); // uses_ste itself has none
+    expect(r.value.data[0]).toBeCloseTo(3 * (0 + 3 - 5), 5);
+    // round's own derivative is 0; the straight-through backward gives 3 · 2 everywhere.
+    expect([...r.grads.get('x')!.data]).toEqual([6, 6, 6]);
+  });
+
+  it('check-grad compares with finite differences through the called backward and catches a wrong one', () => {
+    const report = checkGrad(functions.get('uses_bad_sqrt')!, functions, { seed: 2 });
+    expect(report.ok).toBe(false);
   });
 });
 
