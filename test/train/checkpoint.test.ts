@@ -3,7 +3,15 @@
 // checkpoint a resume picks, pruning, refusing a resume that does not fit, and that running a graph
 // in phases gives exactly what running it whole gives.
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { interpret } from '../../runtime/cpu/interpret.js';
@@ -33,6 +41,7 @@ import { runTracedStep, traceStep, type TracedStepSpec } from '../../runtime/tra
 import { makeTinyStep } from './child-run.js';
 import { syntheticSource } from './tiny-detector.js';
 
+mkdirSync(join(packageRoot(), '.cache'), { recursive: true });
 const tmp = mkdtempSync(join(packageRoot(), '.cache', 'train-ckpt-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

@@ -3,7 +3,7 @@
 // stop request and resumed from its checkpoint ends with exactly the weights of an uninterrupted
 // run, so the loader's per-epoch order, the batch position and the per-step random streams line up.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBccd } from '../../runtime/data/bccd.js';
@@ -21,6 +21,7 @@ import { runStage, type StageOptions } from '../../runtime/train/stage-loop.js';
 import { StopSignal } from '../../runtime/train/stop-signal.js';
 import { makeTinyStep } from './child-run.js';
 
+mkdirSync(join(packageRoot(), '.cache'), { recursive: true });
 const tmp = mkdtempSync(join(packageRoot(), '.cache', 'train-loader-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

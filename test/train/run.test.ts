@@ -28,6 +28,7 @@ const bundle = join(bundleDir, 'child-run.mjs');
 let tmp: string;
 
 beforeAll(async () => {
+  mkdirSync(join(root, '.cache'), { recursive: true });
   tmp = mkdtempSync(join(root, '.cache', 'train-run-'));
   mkdirSync(bundleDir, { recursive: true });
   const { build } = await import('rolldown');
