@@ -190,7 +190,7 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
   const stop = new StopSignal();
   if (o.handleSignals ?? true) stop.install(say);
   const progress = new ProgressReporter(sink, o.progressIntervalSeconds ?? 10);
-  const warnings = new DataWarnings((line) => say(`warning: ${line}`));
+  const warnings = new DataWarnings((line) => say(line));
   let runtime: StageRuntime | undefined;
   try {
     for (const spec of specs) {
