@@ -1,8 +1,9 @@
 // Kernel fusion: partitions an IR graph into kernel groups. Elementwise and movement nodes with a
 // single consumer that can inline them are folded into that consumer's kernel (no intermediate
 // tensor); everything else is "materialised" into its own buffer. Contractions (matmul, conv) and
-// reductions get their own kernels; ops without a WGSL lowering yet run on the CPU reference
-// ("host" groups). Flow: IR → **compiler/fuse** → compiler/wgsl kernels → runtime/webgpu executor.
+// reductions get their own kernels, as do argmax, pooling and scatter_add; gather and concat inline
+// like movement ops; ops without a WGSL lowering yet run on the CPU reference ("host" groups).
+// Flow: IR → **compiler/fuse** → compiler/wgsl kernels → runtime/webgpu executor.
 
 import type { Graph, Node, NodeId } from '../ir/index.js';
 import { ELEMENTWISE_OPS, MOVEMENT_OPS, reachableFrom, usesOf } from '../ir/index.js';
@@ -15,7 +16,17 @@ export type GroupKind =
   | 'conv2d'
   | 'conv_transpose2d'
   | 'conv2d_filter_grad'
+  | 'argmax'
+  | 'pool2d'
+  | 'max_pool2d_grad'
+  | 'scatter_add'
   | 'host';
+
+/**
+ * Concats with more operands than this run on the host: every operand is a buffer the kernel
+ * binds, and planFusion can only split inlined operands, not direct ones (lavapipe binds 16).
+ */
+const MAX_INLINE_CONCAT = 6;
 
 export interface KernelGroup {
   readonly kind: GroupKind;
@@ -35,12 +46,21 @@ function groupKind(node: Node): GroupKind {
   if (node.op === 'input' || node.op === 'literal') return 'input';
   if (ELEMENTWISE_OPS.has(node.op) || MOVEMENT_OPS.has(node.op)) return 'elementwise';
   if (node.op === 'fill' || node.op === 'iota') return 'elementwise';
+  // Index arithmetic (compiler/wgsl/expression.ts): gather is a load at a data-dependent index,
+  // concat a select over its operands — inlined like a movement op. A concat of very many operands
+  // would bind more buffers than a kernel may, so it stays on the host.
+  if (node.op === 'gather') return 'elementwise';
+  if (node.op === 'concat') return node.inputs.length <= MAX_INLINE_CONCAT ? 'elementwise' : 'host';
   switch (node.op) {
     case 'reduce':
     case 'matmul':
     case 'conv2d':
     case 'conv_transpose2d':
     case 'conv2d_filter_grad':
+    case 'argmax':
+    case 'pool2d':
+    case 'max_pool2d_grad':
+    case 'scatter_add':
       return node.op;
     default:
       return 'host';
@@ -49,8 +69,12 @@ function groupKind(node: Node): GroupKind {
 
 /** May `consumer` compute `producer` inline (index arithmetic) instead of loading it? */
 function inlines(consumer: Node): boolean {
-  const kind = groupKind(consumer);
-  return kind === 'elementwise' || kind === 'reduce';
+  return fusesOperands(groupKind(consumer));
+}
+
+/** Group kinds whose kernel computes inlined operand expressions (compiler/wgsl/expression.ts). */
+function fusesOperands(kind: GroupKind): boolean {
+  return kind === 'elementwise' || kind === 'reduce' || kind === 'argmax';
 }
 
 /**
@@ -83,7 +107,7 @@ export function leavesOf(
   materialized: ReadonlySet<NodeId>,
 ): Set<NodeId> {
   const leaves = new Set<NodeId>();
-  if (group.kind !== 'elementwise' && group.kind !== 'reduce') return leaves;
+  if (!fusesOperands(group.kind)) return leaves;
   const seen = new Set<NodeId>();
   const visit = (id: NodeId) => {
     for (const input of graph.nodes[id].inputs) {
@@ -167,7 +191,7 @@ function planOnce(graph: Graph, extra: ReadonlySet<NodeId>): FusionPlan {
         visit(input);
       }
     };
-    if (groupKind(node) === 'elementwise' || groupKind(node) === 'reduce') visit(node.id);
+    if (fusesOperands(groupKind(node))) visit(node.id);
     groups.push({ kind: groupKind(node), node: node.id, inlined: [...inlined] });
   }
   return { groups, materialized };

@@ -1,6 +1,7 @@
 // WGSL expressions for fused IR nodes: given the multi-index of an output element, the statements
 // that compute it from materialised tensors (storage buffers), inlining elementwise ops, constants
-// and movement ops (reshape, permute, slice, pad, broadcast as index arithmetic — no copies). Used
+// and movement ops (reshape, permute, slice, pad, broadcast as index arithmetic — no copies), and
+// `concat` (a select over operands) and `gather` (a load at a data-dependent index). Used
 // by the elementwise and reduction kernel generators. Flow: IR → compiler/fuse (which nodes are
 // materialised) → **expression** → compiler/wgsl kernels.
 
@@ -137,9 +138,57 @@ export class ExpressionBuilder {
       case 'broadcast':
       case 'pad':
         return this.#movement(node, index);
+      case 'gather':
+        return this.#gather(node, index);
+      case 'concat':
+        return this.#concat(node, index);
       default:
         throw new Error(`expression: op '${node.op}' (node %${node.id}) cannot be inlined`);
     }
+  }
+
+  /** A load at a data-dependent index along `axis`; an index outside [0, size) reads 0. */
+  #gather(node: Extract<Node, { op: 'gather' }>, index: readonly string[]): string {
+    if (this.#vec4) throw new Error('gather in a vec4 kernel');
+    const zero = `${wgslType(node.dtype, false)}(${scalarLiteral(node.dtype, 0)})`;
+    const size = this.#graph.nodes[node.inputs[0]].shape[node.axis];
+    if (size === 0) return zero;
+    const at = this.#operand(node, 1, index);
+    const ok = this.#let(`${at} >= 0i && ${at} < ${size}i`);
+    const clamped = this.#let(`u32(clamp(${at}, 0i, ${size - 1}i))`);
+    const value = this.#operand(
+      node,
+      0,
+      index.map((o, d) => (d === node.axis ? clamped : o)),
+    );
+    return this.#let(`select(${zero}, ${value}, ${ok})`);
+  }
+
+  /**
+   * A select over which operand the index along `axis` falls in. Every operand is read (at an
+   * index clamped into its range), so the statements stay straight-line like the rest of a kernel.
+   */
+  #concat(node: Extract<Node, { op: 'concat' }>, index: readonly string[]): string {
+    if (this.#vec4) throw new Error('concat in a vec4 kernel');
+    const at = index[node.axis];
+    let result: string | undefined;
+    let offset = 0;
+    node.inputs.forEach((id, k) => {
+      const size = this.#graph.nodes[id].shape[node.axis];
+      if (size === 0) return;
+      const local =
+        offset === 0
+          ? `min(${at}, ${size - 1}u)`
+          : `min(${at} - min(${at}, ${offset}u), ${size - 1}u)`;
+      const inner = index.map((o, d) => (d === node.axis ? this.#let(local) : o));
+      const value = this.#operand(node, k, inner);
+      result =
+        result === undefined
+          ? value
+          : this.#let(`select(${result}, ${value}, ${at} >= ${offset}u)`);
+      offset += size;
+    });
+    return result ?? `${wgslType(node.dtype, false)}(${scalarLiteral(node.dtype, 0)})`;
   }
 
   #movement(

@@ -16,6 +16,9 @@ import {
   reduceKernel,
   type FusedKernel,
 } from '../../compiler/wgsl/fused-kernels.js';
+import { argmaxKernel } from '../../compiler/wgsl/argmax.js';
+import { maxPool2dGradKernel, pool2dKernel } from '../../compiler/wgsl/pool.js';
+import { scatterAddKernels } from '../../compiler/wgsl/scatter-add.js';
 import { debugLog, DebugLevel } from '../debug.js';
 import { interpret } from '../cpu/interpret.js';
 import { allocate, type TensorData } from '../cpu/tensor-data.js';
@@ -87,6 +90,8 @@ export class GraphExecutor {
   readonly #plan: FusionPlan;
   readonly #steps: Step[] = [];
   readonly #fused = new Map<NodeId, FusedKernel>();
+  /** Kernels that run before a group's `#fused` kernel into the same output (scatter_add's copy). */
+  readonly #before = new Map<NodeId, FusedKernel>();
   readonly #lastUse = new Map<NodeId, number>();
 
   private constructor(ctx: GpuContext, graph: Graph, plan: FusionPlan) {
@@ -121,6 +126,19 @@ export class GraphExecutor {
           group.node,
           reduceKernel(graph, group, plan.materialized, target, label),
         );
+      } else if (group.kind === 'argmax') {
+        executor.#fused.set(
+          group.node,
+          argmaxKernel(graph, group, plan.materialized, target, label),
+        );
+      } else if (group.kind === 'pool2d') {
+        executor.#fused.set(group.node, pool2dKernel(graph, group.node, target, label));
+      } else if (group.kind === 'max_pool2d_grad') {
+        executor.#fused.set(group.node, maxPool2dGradKernel(graph, group.node, target, label));
+      } else if (group.kind === 'scatter_add') {
+        const { copy, scatter } = scatterAddKernels(graph, group.node, target, label);
+        executor.#before.set(group.node, copy);
+        executor.#fused.set(group.node, scatter);
       }
       executor.#steps.push({ group });
     }
@@ -128,7 +146,11 @@ export class GraphExecutor {
       for (const id of executor.#operandsOf(step)) executor.#lastUse.set(id, k);
     });
     for (const out of graph.outputs) executor.#lastUse.set(out, Infinity);
-    await Promise.all([...executor.#fused.values()].map((f) => ctx.pipelines.get(f.kernel)));
+    await Promise.all(
+      [...executor.#fused.values(), ...executor.#before.values()].map((f) =>
+        ctx.pipelines.get(f.kernel),
+      ),
+    );
     debugLog(
       DebugLevel.kernels,
       'exec',
@@ -154,7 +176,8 @@ export class GraphExecutor {
 
   #operandsOf(step: Step): NodeId[] {
     const fused = this.#fused.get(step.group.node);
-    if (fused) return fused.loads.map((l) => l.node);
+    const before = this.#before.get(step.group.node);
+    if (fused) return [...(before?.loads ?? []), ...fused.loads].map((l) => l.node);
     const own = [...this.#graph.nodes[step.group.node].inputs];
     return step.epilogue ? [...own, ...step.epilogue.fused.loads.map((l) => l.node)] : own;
   }
@@ -231,11 +254,18 @@ export class GraphExecutor {
         case 'input':
           break;
         case 'elementwise':
-        case 'reduce': {
-          const fused = this.#fused.get(node.id)!;
-          const resources: Record<string, GPUBuffer> = { out: out() };
-          for (const l of fused.loads) resources[l.name] = buf(l.node);
-          await dispatchKernel(ctx, fused.kernel, resources);
+        case 'reduce':
+        case 'argmax':
+        case 'pool2d':
+        case 'max_pool2d_grad':
+        case 'scatter_add': {
+          const target = out();
+          for (const kernel of [this.#before.get(node.id), this.#fused.get(node.id)!]) {
+            if (!kernel) continue;
+            const resources: Record<string, GPUBuffer> = { out: target };
+            for (const l of kernel.loads) resources[l.name] = buf(l.node);
+            await dispatchKernel(ctx, kernel.kernel, resources);
+          }
           break;
         }
         case 'matmul': {
