@@ -1,12 +1,14 @@
 // The list of `alignc bench` cases, in the order they run. `--only NAME` matches a case name or
 // group (substring).
 
+import { boxStepCase } from './box-step.js';
 import { cnnStepCase } from './cnn.js';
 import { conv2dCase } from './conv2d.js';
 import { dispatchOverheadCase } from './dispatch.js';
 import { frontendCase } from './frontend.js';
 import { elementwiseChainCase, reductionCase } from './fused.js';
 import type { BenchCase } from './harness.js';
+import { inferenceCase } from './inference.js';
 import { matmulCase } from './matmul.js';
 
 export function benchCases(): BenchCase[] {
@@ -24,5 +26,7 @@ export function benchCases(): BenchCase[] {
     dispatchOverheadCase(),
     cnnStepCase(),
     frontendCase(),
+    inferenceCase(),
+    boxStepCase(),
   ];
 }

@@ -97,10 +97,11 @@ describe('alignc eval', () => {
     });
   });
 
-  test('a checkpoint path is not accepted yet, and says what to do instead', async () => {
+  test('a positional path is a checkpoint to evaluate (test/run/eval-checkpoint.test.ts): a missing one is named', async () => {
     const error: unknown = await run(['runs/x/last']).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AlignError);
-    expect((error as AlignError).hint).toContain('not available yet');
+    expect((error as AlignError).code).toBe('E_EVAL_CHECKPOINT');
+    expect((error as AlignError).message).toContain('runs/x/last does not exist');
   });
 
   test('a missing file is an AlignError naming it', async () => {
