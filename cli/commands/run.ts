@@ -16,7 +16,8 @@ import type { Command } from '../command.js';
 export const runCommand: Command = {
   name: 'run',
   summary: 'run a pipeline: pre-train, fine-tune and evaluate, writing runs/<name>/',
-  usage: 'alignc run FILE [--stage NAME] [--resume DIR] [--seed N] [--set NAME.PARAM=VALUE]...',
+  usage:
+    'alignc run FILE [--stage NAME] [--resume DIR] [--seed N] [--set NAME.PARAM=VALUE]... [--backend cpu-reference|webgpu]',
   options: [
     { name: 'stage', kind: 'string', placeholder: 'NAME', description: 'run only this stage' },
     {
@@ -43,6 +44,12 @@ export const runCommand: Command = {
       placeholder: 'DIR',
       description: 'run directory (default runs/<pipeline name>, or -2, -3… if that holds a run)',
     },
+    {
+      name: 'backend',
+      kind: 'string',
+      placeholder: 'cpu-reference|webgpu',
+      description: 'where the tensor graphs run (default cpu-reference)',
+    },
   ],
   async run(args) {
     const [file, ...extra] = args.positionals;
@@ -55,6 +62,9 @@ export const runCommand: Command = {
       throw new UsageError(`--seed needs a non-negative integer, got ${seed}`);
     const resume = args.strings.get('resume');
     const stage = args.strings.get('stage');
+    const backendName = args.strings.get('backend') ?? 'cpu-reference';
+    if (backendName !== 'cpu-reference' && backendName !== 'webgpu')
+      throw new UsageError(`--backend must be cpu-reference or webgpu, not '${backendName}'`);
     const plan = applyOverrides(
       planProgram(checkFilesOrThrow([file])),
       args.lists.get('set') ?? [],
@@ -62,19 +72,32 @@ export const runCommand: Command = {
     const runDir =
       args.strings.get('out') ??
       (resume !== undefined ? runDirOfResume(resume) : defaultRunDir(file));
-    const outcome = await runPipeline({
-      plan,
-      pipelineText: readFileSync(file, 'utf8'),
-      runDir,
-      seed,
-      ...(stage === undefined ? {} : { stage }),
-      ...(resume === undefined ? {} : { resume }),
-      command: ['alignc', 'run', ...process.argv.slice(3)],
-      backend: cpuReferenceBackend(),
-      backendName: 'cpu-reference',
-      out: (line) => process.stdout.write(line + '\n'),
-      settings: { overrides: (args.lists.get('set') ?? []).join(' ') },
-    });
+    // The GPU is acquired only for --backend webgpu, and released however the run ends.
+    const gpu =
+      backendName === 'webgpu'
+        ? await (await import('../../runtime/gpu/index.js')).acquireGpu()
+        : undefined;
+    const backend = gpu
+      ? (await import('../../runtime/webgpu/backend.js')).webgpuBackend(gpu)
+      : cpuReferenceBackend();
+    let outcome: Awaited<ReturnType<typeof runPipeline>>;
+    try {
+      outcome = await runPipeline({
+        plan,
+        pipelineText: readFileSync(file, 'utf8'),
+        runDir,
+        seed,
+        ...(stage === undefined ? {} : { stage }),
+        ...(resume === undefined ? {} : { resume }),
+        command: ['alignc', 'run', ...process.argv.slice(3)],
+        backend,
+        backendName,
+        out: (line) => process.stdout.write(line + '\n'),
+        settings: { overrides: (args.lists.get('set') ?? []).join(' ') },
+      });
+    } finally {
+      if (gpu) await (await import('../../runtime/gpu/index.js')).releaseGpu(gpu);
+    }
     // The CLI prints an AlignError as its message and anything else with its stack (cli/app.ts).
     if (outcome.error !== undefined) throw outcome.error;
     if (outcome.exitCode === 0)
