@@ -4,7 +4,7 @@
 // Flow: Tensor API → **IR (forward + backward + update)** → Backend (CPU reference or WebGPU).
 import type { Graph, TensorType } from '../../compiler/ir/index.js';
 import { simplifyGraph, verifyGraph } from '../../compiler/ir/index.js';
-import { buildBackward } from '../autodiff/backward.js';
+import { gradients } from '../autodiff/grad.js';
 import type { TensorData } from '../cpu/tensor-data.js';
 import { allocate } from '../cpu/tensor-data.js';
 import type { Backend } from '../tensor/backend.js';
@@ -40,6 +40,38 @@ export interface TracedTrainStep {
   readonly constants: readonly TensorData[];
 }
 
+/**
+ * The update half of a traced step, recorded in the loss's trace: gradients of `loss` for `params`
+ * (autodiff, honouring the trace's stop-gradients and custom VJPs), optional clipping by global
+ * norm, then one optimizer step. Returns the (clipped) gradients too. `state` holds statePerParam(optimizer) tensors per parameter.
+ */
+export function optimizerUpdate(
+  loss: Tensor,
+  params: readonly Tensor[],
+  state: readonly Tensor[],
+  lr: Tensor,
+  step: Tensor,
+  spec: { readonly optimizer: OptimizerSpec; readonly clipNorm?: number },
+): { readonly grads: Tensor[]; readonly newParams: Tensor[]; readonly newState: Tensor[] } {
+  let grads = gradients(loss, params);
+  if (spec.clipNorm !== undefined) grads = clipGradNorm(grads, spec.clipNorm).grads;
+  const o = spec.optimizer;
+  const newParams: Tensor[] = [];
+  const newState: Tensor[] = [];
+  params.forEach((p, i) => {
+    if (o.kind === 'sgd') {
+      const r = sgdStep(p, grads[i], state[i], lr, o);
+      newParams.push(r.param);
+      newState.push(r.momentumBuffer);
+    } else {
+      const r = adamwStep(p, grads[i], { m: state[2 * i], v: state[2 * i + 1] }, lr, step, o);
+      newParams.push(r.param);
+      newState.push(r.state.m, r.state.v);
+    }
+  });
+  return { grads, newParams, newState };
+}
+
 function statePerParam(o: OptimizerSpec): number {
   return o.kind === 'sgd' ? 1 : 2;
 }
@@ -58,28 +90,7 @@ export function traceTrainStep(spec: TrainStepSpec): TracedTrainStep {
   const step = ph({ shape: [], dtype: 'f32' }, 'step');
   const outputs = withTrace(trace, () => {
     const loss = spec.loss(params, batch);
-    const gradIds = buildBackward(
-      trace.builder,
-      loss.id,
-      params.map((p) => p.id),
-      { stopGradient: trace.stopGradient, customVjp: trace.customVjp },
-    );
-    let grads = gradIds.map((id) => new Tensor(trace, id));
-    if (spec.clipNorm !== undefined) grads = clipGradNorm(grads, spec.clipNorm).grads;
-    const o = spec.optimizer;
-    const newParams: Tensor[] = [];
-    const newState: Tensor[] = [];
-    params.forEach((p, i) => {
-      if (o.kind === 'sgd') {
-        const r = sgdStep(p, grads[i], state[i], lr, o);
-        newParams.push(r.param);
-        newState.push(r.momentumBuffer);
-      } else {
-        const r = adamwStep(p, grads[i], { m: state[2 * i], v: state[2 * i + 1] }, lr, step, o);
-        newParams.push(r.param);
-        newState.push(r.state.m, r.state.v);
-      }
-    });
+    const { newParams, newState } = optimizerUpdate(loss, params, state, lr, step, spec);
     return [loss, ...newParams, ...newState];
   });
   const placeholders = [...params, ...state, ...batch, lr, step].map((t) => t.id);

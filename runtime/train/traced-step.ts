@@ -7,12 +7,9 @@
 // Flow: Tensor API → **IR (forward + backward + update)** → phases → Backend.
 
 import type { TensorType } from '../../compiler/ir/index.js';
-import { buildBackward } from '../autodiff/backward.js';
 import type { TensorData } from '../cpu/tensor-data.js';
-import { adamwStep } from '../optim/adamw.js';
-import { clipGradNorm, emaUpdate } from '../optim/clip-ema.js';
-import { sgdStep } from '../optim/sgd.js';
-import type { OptimizerSpec } from '../optim/train-step.js';
+import { emaUpdate } from '../optim/clip-ema.js';
+import { optimizerUpdate, type OptimizerSpec } from '../optim/train-step.js';
 import type { Backend } from '../tensor/backend.js';
 import { Tensor, withTrace } from '../tensor/tensor.js';
 import { Trace } from '../tensor/trace.js';
@@ -101,28 +98,7 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
         );
     const total = entries.map(([, t]) => t).reduce((a, b) => a.add(b));
     const list = [...params.values()];
-    const gradIds = buildBackward(
-      trace.builder,
-      total.id,
-      list.map((t) => t.id),
-      { stopGradient: trace.stopGradient, customVjp: trace.customVjp },
-    );
-    let grads = gradIds.map((id) => new Tensor(trace, id));
-    if (spec.clipNorm !== undefined) grads = clipGradNorm(grads, spec.clipNorm).grads;
-    const o = spec.optimizer;
-    const newParams: Tensor[] = [];
-    const newState: Tensor[] = [];
-    list.forEach((p, i) => {
-      if (o.kind === 'sgd') {
-        const r = sgdStep(p, grads[i], state[i], lr, o);
-        newParams.push(r.param);
-        newState.push(r.momentumBuffer);
-      } else {
-        const r = adamwStep(p, grads[i], { m: state[2 * i], v: state[2 * i + 1] }, lr, step, o);
-        newParams.push(r.param);
-        newState.push(r.state.m, r.state.v);
-      }
-    });
+    const { grads, newParams, newState } = optimizerUpdate(total, list, state, lr, step, spec);
     const emaList = [...ema.values()];
     const newEma = spec.ema ? newParams.map((p, i) => emaUpdate(emaList[i], p, momentum)) : [];
     return {
