@@ -10,10 +10,9 @@ import type { FnDecl } from '../../grammar/ast.js';
 import { checkFilesOrThrow } from '../../compiler/check/index.js';
 import { printGraph, type Graph } from '../../compiler/ir/index.js';
 import { collectFunctions } from '../../compiler/lower/functions.js';
-import { declaredArgTypes } from '../../compiler/lower/grad.js';
+import { declaredArgTypes, gradientGraph } from '../../compiler/lower/grad.js';
 import { lowerFn } from '../../compiler/lower/lower-fn.js';
 import { planProgram } from '../../compiler/lower/plan.js';
-import { buildBackward } from '../../runtime/autodiff/backward.js';
 import { UsageError } from '../../runtime/errors.js';
 import { closest, type Command } from '../command.js';
 import { parseDims } from '../function-args.js';
@@ -33,18 +32,10 @@ export function functionGraph(
   grad: boolean,
 ): { readonly graph: Graph; readonly dims: ReadonlyMap<string, number> } {
   const declared = declaredArgTypes(fn, dims);
-  const lowered = lowerFn(fn, declared.types, functions);
-  if (!grad) return { graph: lowered.graph, dims: declared.dims };
-  const wrt = lowered.params
-    .map((p, k) => ({ p, node: lowered.inputNodes[k] }))
-    .filter(({ p }) => p.type.dtype === 'f32');
-  const grads = buildBackward(
-    lowered.builder,
-    lowered.output,
-    wrt.map((w) => w.node),
-    { stopGradient: lowered.stopGradient, customVjp: lowered.customVjp },
-  );
-  return { graph: lowered.builder.build([lowered.output, ...grads]), dims: declared.dims };
+  const graph = grad
+    ? gradientGraph(fn, declared.types, functions).graph
+    : lowerFn(fn, declared.types, functions).graph;
+  return { graph, dims: declared.dims };
 }
 
 function selectedFunctions(

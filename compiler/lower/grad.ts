@@ -9,9 +9,9 @@ import { interpret } from '../../runtime/cpu/interpret.js';
 import { allocate, type TensorData } from '../../runtime/cpu/tensor-data.js';
 import { AlignError } from '../../runtime/errors.js';
 import { Rng } from '../../runtime/rng.js';
-import type { DType, Shape } from '../ir/index.js';
+import type { DType, Graph, Shape } from '../ir/index.js';
 import { lowerWithCustomBackward } from './custom-backward.js';
-import { lowerFn, type ArgType } from './lower-fn.js';
+import { lowerFn, type ArgType, type LoweredFn } from './lower-fn.js';
 
 export class GradInputError extends AlignError {
   readonly code = 'E_GRAD_INPUT';
@@ -39,6 +39,53 @@ export interface GradResult {
 
 export function hasCustomBackward(fn: FnDecl): boolean {
   return fn.body.some((s) => s.kind === 'Backward');
+}
+
+export interface GradientGraph {
+  readonly lowered: LoweredFn;
+  /** Outputs: the function's value, then its gradient for each name of `wrt`. */
+  readonly graph: Graph;
+  /** The f32 tensor parameters differentiated, in output order. */
+  readonly wrt: readonly string[];
+}
+
+/**
+ * `fn` lowered for `types` with the gradients of Σ cotangent·output appended (autodiff, honouring
+ * `detach` and backward blocks of called functions). The cotangent is ones, or with
+ * `cotangentInput` an extra last graph input `__cotangent` shaped like the output.
+ */
+export function gradientGraph(
+  fn: FnDecl,
+  types: ReadonlyMap<string, ArgType>,
+  functions: ReadonlyMap<string, FnDecl>,
+  options: {
+    readonly constants?: ReadonlyMap<string, number>;
+    readonly cotangentInput?: boolean;
+  } = {},
+): GradientGraph {
+  const lowered = lowerFn(fn, types, functions, options.constants);
+  const b = lowered.builder;
+  const outType = b.type(lowered.output);
+  if (outType.dtype !== 'f32') {
+    throw new GradInputError(
+      `function ${fn.name.name} returns ${outType.dtype}; only f32 results have gradients`,
+    );
+  }
+  const wrt = lowered.params
+    .map((p, k) => ({ p, node: lowered.inputNodes[k] }))
+    .filter(({ p }) => p.type.dtype === 'f32');
+  const seed = options.cotangentInput ? b.input('__cotangent', outType.shape, 'f32') : undefined;
+  const gradNodes = buildBackward(
+    b,
+    lowered.output,
+    wrt.map((d) => d.node),
+    { seed, stopGradient: lowered.stopGradient, customVjp: lowered.customVjp },
+  );
+  return {
+    lowered,
+    graph: b.build([lowered.output, ...gradNodes]),
+    wrt: wrt.map(({ p }) => p.name),
+  };
 }
 
 export function valueAndGrad(
@@ -70,30 +117,16 @@ export function valueAndGrad(
     });
     return { value: results[0], grads, dims: lowered.dims, usedCustomBackward: true };
   }
-  const lowered = lowerFn(fn, types, functions, constants);
-  const b = lowered.builder;
-  const differentiable = lowered.params
-    .map((p, k) => ({ p, node: lowered.inputNodes[k] }))
-    .filter(({ p }) => p.type.dtype === 'f32');
-  const outType = b.type(lowered.output);
-  if (outType.dtype !== 'f32') {
-    throw new GradInputError(
-      `function ${fn.name.name} returns ${outType.dtype}; only f32 results have gradients`,
-    );
-  }
-  const seed = b.input('__cotangent', outType.shape, 'f32');
-  const gradNodes = buildBackward(
-    b,
-    lowered.output,
-    differentiable.map((d) => d.node),
-    { seed, stopGradient: lowered.stopGradient, customVjp: lowered.customVjp },
-  );
-  const graph = b.build([lowered.output, ...gradNodes]);
+  const { lowered, graph, wrt } = gradientGraph(fn, types, functions, {
+    constants,
+    cotangentInput: true,
+  });
+  const outType = lowered.builder.type(lowered.output);
   const ordered = lowered.params.map((p) => inputs.get(p.name)!);
   const cot = options.cotangent ?? ones(outType.shape, float64);
   const results = interpret(graph, [...ordered, cot], { float64 });
   const grads = new Map<string, TensorData>();
-  differentiable.forEach(({ p }, k) => grads.set(p.name, results[1 + k]));
+  wrt.forEach((name, k) => grads.set(name, results[1 + k]));
   return { value: results[0], grads, dims: lowered.dims, usedCustomBackward: false };
 }
 

@@ -5,9 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planFusion } from '../../compiler/fuse/plan.js';
 import { collectFunctions, stdModulePath } from '../../compiler/lower/functions.js';
-import { declaredArgTypes, drawArguments } from '../../compiler/lower/grad.js';
-import { lowerFn } from '../../compiler/lower/lower-fn.js';
-import { buildBackward } from '../../runtime/autodiff/backward.js';
+import { declaredArgTypes, drawArguments, gradientGraph } from '../../compiler/lower/grad.js';
 import { interpret } from '../../runtime/cpu/interpret.js';
 import { withFloatPrecision } from '../../runtime/cpu/tensor-data.js';
 import { acquireGpu, releaseGpu, type GpuContext } from '../../runtime/gpu/index.js';
@@ -38,17 +36,8 @@ const KERNEL_BOUNDS: Record<string, number> = {
 
 function lossGraph(name: string) {
   const fn = functions.get(name)!;
-  const lowered = lowerFn(fn, declaredArgTypes(fn, dims).types, functions);
-  const wrt = lowered.params
-    .map((p, k) => ({ p, node: lowered.inputNodes[k] }))
-    .filter(({ p }) => p.type.dtype === 'f32');
-  const grads = buildBackward(
-    lowered.builder,
-    lowered.output,
-    wrt.map((w) => w.node),
-    { stopGradient: lowered.stopGradient, customVjp: lowered.customVjp },
-  );
-  return { fn, lowered, graph: lowered.builder.build([lowered.output, ...grads]) };
+  const { lowered, graph } = gradientGraph(fn, declaredArgTypes(fn, dims).types, functions);
+  return { fn, lowered, graph };
 }
 
 let ctx: GpuContext;
