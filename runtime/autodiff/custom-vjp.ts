@@ -16,6 +16,16 @@ export interface CustomVjp {
 
 /** Appends `graph` to `b` with its inputs bound to `inputs` (in `graph.inputs` order); its outputs. */
 export function inlineGraph(b: GraphBuilder, graph: Graph, inputs: readonly NodeId[]): NodeId[] {
+  const remap = copyGraphInto(b, graph, inputs);
+  return graph.outputs.map((o) => remap.get(o)!);
+}
+
+/** Appends `graph`'s nodes to `b`, inputs bound to `inputs`; the id each node got in `b`. */
+export function copyGraphInto(
+  b: GraphBuilder,
+  graph: Graph,
+  inputs: readonly NodeId[],
+): Map<NodeId, NodeId> {
   const remap = new Map<NodeId, NodeId>();
   graph.inputs.forEach((id, k) => remap.set(id, inputs[k]));
   for (const node of graph.nodes) {
@@ -23,7 +33,7 @@ export function inlineGraph(b: GraphBuilder, graph: Graph, inputs: readonly Node
     const spec = { ...node, inputs: node.inputs.map((j) => remap.get(j)!) } as NodeSpec;
     remap.set(node.id, b.add(spec));
   }
-  return graph.outputs.map((o) => remap.get(o)!);
+  return remap;
 }
 
 /** The same rule for a copy of the forward whose node ids were renumbered by `remap`. */

@@ -7,10 +7,10 @@
 // into the traced step** → autodiff → kernels.
 
 import type { FnDecl } from '../../grammar/ast.js';
-import type { Graph, NodeId, NodeSpec } from '../../compiler/ir/index.js';
+import type { Graph, NodeId } from '../../compiler/ir/index.js';
 import { collectFunctions, stdModulePath } from '../../compiler/lower/functions.js';
 import { lowerFn, type ArgType } from '../../compiler/lower/lower-fn.js';
-import { remapCustomVjp, type CustomVjp } from '../autodiff/custom-vjp.js';
+import { copyGraphInto, remapCustomVjp, type CustomVjp } from '../autodiff/custom-vjp.js';
 import { Tensor } from '../tensor/tensor.js';
 import { TrainSetupError } from './errors.js';
 
@@ -89,19 +89,20 @@ export function inlineGraph(
   customVjp: ReadonlyMap<NodeId, CustomVjp> = new Map(),
 ): Tensor {
   const trace = like.trace;
-  const remap = new Map<NodeId, NodeId>();
-  graph.inputs.forEach((id, k) => {
+  graph.inputs.forEach((_, k) => {
     const arg = args[k];
     if (arg === undefined || arg.trace !== trace)
       throw new RangeError(`inlined graph: argument ${k} is missing or from another trace`);
-    remap.set(id, arg.id);
   });
+  const remap = copyGraphInto(
+    trace.builder,
+    graph,
+    args.map((a) => a.id),
+  );
   for (const node of graph.nodes) {
     if (node.op === 'input') continue;
-    const spec = { ...node, inputs: node.inputs.map((j) => remap.get(j) as NodeId) } as NodeSpec;
-    const id = trace.record(trace.builder.add(spec));
+    const id = trace.record(remap.get(node.id) as NodeId);
     if (stopGradient.has(node.id)) trace.stopGradient.add(id);
-    remap.set(node.id, id);
   }
   for (const [id, rule] of customVjp) {
     trace.customVjp.set(
