@@ -7,7 +7,6 @@
 // (mmdet `frozen_stages`, `norm_eval`) are constants of the step.
 // Flow: stage spec → **fine-tuning step** (TrainableStep) → runtime/train's stage loop.
 
-import type { TensorType } from '../../compiler/ir/index.js';
 import type { TensorData } from '../cpu/tensor-data.js';
 import { allocate } from '../cpu/tensor-data.js';
 import type { Batch } from '../data/loader/batch.js';
@@ -28,7 +27,8 @@ import type { StepContext, StepResult, TrainableStep } from '../train/stage-loop
 import {
   runTracedStep,
   stateNamesOf,
-  traceStep,
+  TracedStepCache,
+  typesOf,
   type StepTensors,
   type TensorMap,
   type TracedStep,
@@ -86,7 +86,7 @@ export class FinetuneStep implements TrainableStep<Batch> {
   readonly #entries: readonly NamedParameter[];
   readonly #focal: LoweredLoss;
   readonly #l1: LoweredLoss;
-  readonly #traced = new Map<string, { traced: TracedStep; spec: TracedStepSpec }>();
+  readonly #traced = new TracedStepCache();
 
   constructor(readonly config: FinetuneConfig) {
     const { trainable, frozen } = splitModelState(config.model);
@@ -202,26 +202,15 @@ export class FinetuneStep implements TrainableStep<Batch> {
   }
 
   #trace(batch: ReadonlyMap<string, TensorData>): { traced: TracedStep; spec: TracedStepSpec } {
-    const key = JSON.stringify([...batch].map(([n, t]) => [n, t.dtype, t.shape]));
-    let entry = this.#traced.get(key);
-    if (entry === undefined) {
-      const types = (m: ReadonlyMap<string, TensorData>) =>
-        new Map<string, TensorType>(
-          [...m].map(([n, x]) => [n, { shape: x.shape, dtype: x.dtype }]),
-        );
-      const spec: TracedStepSpec = {
-        params: types(this.params),
-        frozen: types(this.frozen),
-        batch: types(batch),
-        ema: false,
-        optimizer: this.config.optimizer,
-        ...(this.config.clipNorm === undefined ? {} : { clipNorm: this.config.clipNorm }),
-        losses: (x) => this.#losses(x),
-      };
-      entry = { traced: traceStep(spec), spec };
-      this.#traced.set(key, entry);
-    }
-    return entry;
+    return this.#traced.get(batch, (batchTypes) => ({
+      params: typesOf(this.params),
+      frozen: typesOf(this.frozen),
+      batch: batchTypes,
+      ema: false,
+      optimizer: this.config.optimizer,
+      ...(this.config.clipNorm === undefined ? {} : { clipNorm: this.config.clipNorm }),
+      losses: (x) => this.#losses(x),
+    }));
   }
 
   #bind(images: Tensor, params: TensorMap, frozen: TensorMap): ParameterBinding {

@@ -14,7 +14,6 @@
 // never receives a gradient or weight decay. The momentum detector holds only the non-backbone
 // parameters. Flow: batch → targets (box-targets.ts) → **traced step** → Backend.
 
-import type { TensorType } from '../../compiler/ir/index.js';
 import type { TensorData } from '../cpu/tensor-data.js';
 import { allocate } from '../cpu/tensor-data.js';
 import type { Batch } from '../data/loader/batch.js';
@@ -32,7 +31,8 @@ import type { StepContext, StepResult, TrainableStep } from './stage-loop.js';
 import {
   runTracedStep,
   stateNamesOf,
-  traceStep,
+  TracedStepCache,
+  typesOf,
   type StepTensors,
   type TensorMap,
   type TracedStep,
@@ -86,7 +86,7 @@ export class BoxDomainStep implements TrainableStep<Batch> {
   momentum: Map<string, TensorData>;
   readonly backbone: Map<string, TensorData>;
   optimizerState: Map<string, TensorData>;
-  readonly #traced = new Map<string, { traced: TracedStep; spec: TracedStepSpec }>();
+  readonly #traced = new TracedStepCache();
   /** Targets of the last step, for tests and debugging. */
   lastTargets: readonly [ViewTargets, ViewTargets] | undefined;
 
@@ -244,26 +244,15 @@ export class BoxDomainStep implements TrainableStep<Batch> {
   }
 
   #trace(batch: ReadonlyMap<string, TensorData>): { traced: TracedStep; spec: TracedStepSpec } {
-    const key = JSON.stringify([...batch].map(([n, t]) => [n, t.dtype, t.shape]));
-    let entry = this.#traced.get(key);
-    if (entry === undefined) {
-      const types = (m: ReadonlyMap<string, TensorData>) =>
-        new Map<string, TensorType>(
-          [...m].map(([n, t]) => [n, { shape: t.shape, dtype: t.dtype }]),
-        );
-      const spec: TracedStepSpec = {
-        params: types(this.online),
-        frozen: types(this.backbone),
-        batch: types(batch),
-        ema: true,
-        optimizer: this.config.optimizer,
-        ...(this.config.clipNorm === undefined ? {} : { clipNorm: this.config.clipNorm }),
-        losses: (t) => this.#losses(t),
-      };
-      entry = { traced: traceStep(spec), spec };
-      this.#traced.set(key, entry);
-    }
-    return entry;
+    return this.#traced.get(batch, (batchTypes) => ({
+      params: typesOf(this.online),
+      frozen: typesOf(this.backbone),
+      batch: batchTypes,
+      ema: true,
+      optimizer: this.config.optimizer,
+      ...(this.config.clipNorm === undefined ? {} : { clipNorm: this.config.clipNorm }),
+      losses: (t) => this.#losses(t),
+    }));
   }
 
   /** The forward pass of both branches and the two loss terms (traced once per batch shape). */

@@ -197,3 +197,30 @@ export async function runTracedStep(
     },
   };
 }
+
+/**
+ * Traced steps by batch signature (names, dtypes, shapes): a step is traced once per distinct
+ * batch layout and replayed for every later batch with the same one.
+ */
+export class TracedStepCache {
+  readonly #entries = new Map<string, { traced: TracedStep; spec: TracedStepSpec }>();
+
+  get(
+    batch: ReadonlyMap<string, TensorData>,
+    specFor: (batchTypes: Map<string, TensorType>) => TracedStepSpec,
+  ): { traced: TracedStep; spec: TracedStepSpec } {
+    const key = JSON.stringify([...batch].map(([n, t]) => [n, t.dtype, t.shape]));
+    let entry = this.#entries.get(key);
+    if (entry === undefined) {
+      const spec = specFor(typesOf(batch));
+      entry = { traced: traceStep(spec), spec };
+      this.#entries.set(key, entry);
+    }
+    return entry;
+  }
+}
+
+/** The tensor types of named values. */
+export function typesOf(m: ReadonlyMap<string, TensorData>): Map<string, TensorType> {
+  return new Map([...m].map(([n, t]) => [n, { shape: t.shape, dtype: t.dtype }]));
+}
