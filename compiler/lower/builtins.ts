@@ -216,21 +216,23 @@ const BUILTINS: Readonly<Record<string, Builtin>> = {
     lower: (ctx, [x, lo, hi], span) => ctx.map2('min', ctx.map2('max', x, lo, span), hi, span),
   },
   where: { arity: 3, lower: (ctx, [c, a, b], span) => ctx.select(c, a, b, span) },
-  /** x / max(‖x‖₂, 1e-12) along the last axis, as torch.nn.functional.normalize. */
+  /**
+   * x / max(‖x‖₂, 1e-12) along the last axis, as torch.nn.functional.normalize. The floor is taken
+   * on the squared norm (1e-24), the same value, so an all-zero row has a finite gradient (sqrt'
+   * never sees 0) — as std.tensor's l2_normalize.
+   */
   normalize: {
     arity: 1,
     wholeOnly: true,
     lower: (ctx, [x]) => {
       const f = ctx.asDtype(x, 'f32').node;
-      const norm = ctx.b.unary('sqrt', lastAxis(ctx, ctx.b.binary('mul', f, f), 'sum'));
-      const floor = ctx.b.broadcast(
-        ctx.b.reshape(
-          ctx.b.fill(1e-12, [], 'f32'),
-          ctx.b.shape(f).map(() => 1),
-        ),
-        ctx.b.shape(f),
+      const shape = ctx.b.shape(f);
+      const squares = lastAxis(ctx, ctx.b.binary('mul', f, f), 'sum');
+      const norm = ctx.b.unary(
+        'sqrt',
+        ctx.b.binary('max', squares, ctx.b.fill(1e-24, shape, 'f32')),
       );
-      return { node: ctx.b.binary('div', f, ctx.b.binary('max', norm, floor)), axes: null };
+      return { node: ctx.b.binary('div', f, norm), axes: null };
     },
   },
   /** log softmax along the last axis, shifted by the max so exp never overflows. */

@@ -356,3 +356,16 @@ describe('lowering errors are located', () => {
     expect(e.code).toBe('E_INDEX_RANGE');
   });
 });
+
+describe('normalize', () => {
+  it('has a finite gradient for an all-zero row', () => {
+    const fns = functions('fn f(x: f32[N, D]) -> f32 { return sum(normalize(x)) }');
+    const lowered = lowerFn(fns.get('f')!, new Map([['x', { shape: [2, 3], dtype: 'f32' }]]), fns);
+    const [g] = buildBackward(lowered.builder, lowered.output, lowered.inputNodes);
+    const out = interpret(lowered.builder.build([lowered.output, g]), [
+      tensorData([2, 3], [0, 0, 0, 3, 0, 4]),
+    ]);
+    expect(out[0].data[0]).toBeCloseTo(1.4, 5);
+    expect([...out[1].data].every(Number.isFinite)).toBe(true);
+  });
+});
