@@ -139,11 +139,19 @@ export const compileCommand: Command = {
               const node = graph.nodes[step.group.node];
               if (step.group.kind === 'input') continue;
               const fused = executor.fusedKernels.get(node.id);
+              const program = executor.opPrograms.get(node.id);
               if (fused) {
                 out.push(
                   `\n// ---- ${fused.kernel.label} [${fused.kernel.key}]`,
                   fused.kernel.wgsl,
                 );
+              } else if (program) {
+                for (const kernel of program.kernels) {
+                  out.push(
+                    `\n// ---- ${kernel.kernel.label} [${kernel.kernel.key}]`,
+                    kernel.kernel.wgsl,
+                  );
+                }
               } else if (step.group.kind === 'host') {
                 out.push(
                   `\n// ---- %${node.id} ${node.op}: runs on the CPU reference (no WGSL lowering yet)`,

@@ -2,7 +2,9 @@
 // single consumer that can inline them are folded into that consumer's kernel (no intermediate
 // tensor); everything else is "materialised" into its own buffer. Contractions (matmul, conv) and
 // reductions get their own kernels, as do argmax, pooling and scatter_add; gather and concat inline
-// like movement ops; ops without a WGSL lowering yet run on the CPU reference ("host" groups).
+// like movement ops (a concat of many operands gets copy kernels); roi_align(_grad), random_bits
+// and the routines run as multi-dispatch op programs; "host" groups (the CPU reference) remain for
+// an op without a WGSL lowering — none today.
 // Flow: IR → **compiler/fuse** → compiler/wgsl kernels → runtime/webgpu executor.
 
 import type { Graph, Node, NodeId } from '../ir/index.js';
@@ -20,11 +22,18 @@ export type GroupKind =
   | 'pool2d'
   | 'max_pool2d_grad'
   | 'scatter_add'
+  // Multi-dispatch op programs (compiler/wgsl/op-program.ts; built by runtime/webgpu/op-program.ts).
+  | 'roi_align'
+  | 'roi_align_grad'
+  | 'random_bits'
+  | 'concat'
+  | 'routine'
   | 'host';
 
 /**
- * Concats with more operands than this run on the host: every operand is a buffer the kernel
- * binds, and planFusion can only split inlined operands, not direct ones (lavapipe binds 16).
+ * Concats with more operands than this get their own group (one copy kernel per operand,
+ * compiler/wgsl/concat.ts): an inlined concat binds every operand, and planFusion can only split
+ * inlined operands, not direct ones (lavapipe binds 16).
  */
 const MAX_INLINE_CONCAT = 6;
 
@@ -48,9 +57,10 @@ function groupKind(node: Node): GroupKind {
   if (node.op === 'fill' || node.op === 'iota') return 'elementwise';
   // Index arithmetic (compiler/wgsl/expression.ts): gather is a load at a data-dependent index,
   // concat a select over its operands — inlined like a movement op. A concat of very many operands
-  // would bind more buffers than a kernel may, so it stays on the host.
+  // would bind more buffers than a kernel may, so it copies each operand into its slice instead.
   if (node.op === 'gather') return 'elementwise';
-  if (node.op === 'concat') return node.inputs.length <= MAX_INLINE_CONCAT ? 'elementwise' : 'host';
+  if (node.op === 'concat')
+    return node.inputs.length <= MAX_INLINE_CONCAT ? 'elementwise' : 'concat';
   switch (node.op) {
     case 'reduce':
     case 'matmul':
@@ -61,6 +71,10 @@ function groupKind(node: Node): GroupKind {
     case 'pool2d':
     case 'max_pool2d_grad':
     case 'scatter_add':
+    case 'roi_align':
+    case 'roi_align_grad':
+    case 'random_bits':
+    case 'routine':
       return node.op;
     default:
       return 'host';

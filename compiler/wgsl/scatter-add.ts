@@ -11,6 +11,7 @@ import { sizeOf, stridesOf } from '../ir/index.js';
 import type { FusedKernel } from './fused-kernels.js';
 import type { KernelTarget } from './kernel.js';
 import { opKernel, operandLoads } from './op-kernel.js';
+import { atomicAddF32 } from './atomic-f32.js';
 
 export interface ScatterAddKernels {
   /** out = base (binding `in0` = base). */
@@ -45,13 +46,7 @@ export function scatterAddKernels(
   });
   const add =
     node.dtype === 'f32'
-      ? `  var old = atomicLoad(&out[dst]);
-  loop {
-    let next = bitcast<u32>(bitcast<f32>(old) + in2[i]);
-    let swapped = atomicCompareExchangeWeak(&out[dst], old, next);
-    if (swapped.exchanged) { break; }
-    old = swapped.old_value;
-  }`
+      ? atomicAddF32('out', 'dst', 'in2[i]', '  ')
       : `  atomicAdd(&out[dst], bitcast<u32>(in2[i]));`;
   const scatter = opKernel({
     label,

@@ -1,7 +1,8 @@
 // The WebGPU executor: runs an IR graph on a GpuContext. compiler/fuse partitions the graph into
 // kernel groups; each group becomes one fused kernel (elementwise, reduction), a GEMM-based
-// contraction (matmul, conv2d and its transposes, with pack kernels) or — for ops without a WGSL
-// lowering yet — the CPU reference on read-back operands. All kernels of a run are encoded into
+// contraction (matmul, conv2d and its transposes, with pack kernels), an op program (roi_align,
+// random bits, routines, wide concats: ./op-program.ts) or — for an op without a WGSL lowering,
+// none today — the CPU reference on read-back operands. All kernels of a run are encoded into
 // batched submits; intermediate buffers return to the pool after their last use is encoded, and the
 // host waits once, when it reads the outputs. Flow: IR → compiler/fuse → compiler/wgsl → **executor**
 // → runtime/gpu.
@@ -21,7 +22,7 @@ import { maxPool2dGradKernel, pool2dKernel } from '../../compiler/wgsl/pool.js';
 import { scatterAddKernels } from '../../compiler/wgsl/scatter-add.js';
 import { debugLog, DebugLevel } from '../debug.js';
 import { interpret } from '../cpu/interpret.js';
-import { allocate, type TensorData } from '../cpu/tensor-data.js';
+import type { TensorData } from '../cpu/tensor-data.js';
 import type { GpuContext } from '../gpu/index.js';
 import {
   contiguous4,
@@ -33,9 +34,9 @@ import {
 import { dispatchKernel } from './dispatch.js';
 import { contiguousMatrix, matmul } from './matmul.js';
 import { kernelTarget } from './target.js';
-
-/** Bytes a dtype takes on the GPU (bool is stored as u32). */
-const BYTES = 4;
+import { bufferBytes, readTensors, tensorFromWords, toGpuArray } from './transfer.js';
+import type { OpProgram } from '../../compiler/wgsl/op-program.js';
+import { buildOpProgram, encodeOpProgram, isProgramKind, programOperands } from './op-program.js';
 
 function shape4(node: Node): readonly [number, number, number, number] {
   const [a, b, c, d] = node.shape;
@@ -92,6 +93,8 @@ export class GraphExecutor {
   readonly #fused = new Map<NodeId, FusedKernel>();
   /** Kernels that run before a group's `#fused` kernel into the same output (scatter_add's copy). */
   readonly #before = new Map<NodeId, FusedKernel>();
+  /** Multi-dispatch lowerings (roi_align, random_bits, wide concat, routines): ./op-program.ts. */
+  readonly #programs = new Map<NodeId, OpProgram>();
   readonly #lastUse = new Map<NodeId, number>();
 
   private constructor(ctx: GpuContext, graph: Graph, plan: FusionPlan) {
@@ -139,6 +142,11 @@ export class GraphExecutor {
         const { copy, scatter } = scatterAddKernels(graph, group.node, target, label);
         executor.#before.set(group.node, copy);
         executor.#fused.set(group.node, scatter);
+      } else if (isProgramKind(group.kind)) {
+        executor.#programs.set(
+          group.node,
+          buildOpProgram(graph, group.node, group.kind, target, label),
+        );
       }
       executor.#steps.push({ group });
     }
@@ -147,9 +155,11 @@ export class GraphExecutor {
     });
     for (const out of graph.outputs) executor.#lastUse.set(out, Infinity);
     await Promise.all(
-      [...executor.#fused.values(), ...executor.#before.values()].map((f) =>
-        ctx.pipelines.get(f.kernel),
-      ),
+      [
+        ...executor.#fused.values(),
+        ...executor.#before.values(),
+        ...[...executor.#programs.values()].flatMap((p) => p.kernels),
+      ].map((f) => ctx.pipelines.get(f.kernel)),
     );
     debugLog(
       DebugLevel.kernels,
@@ -169,6 +179,11 @@ export class GraphExecutor {
     return this.#fused;
   }
 
+  /** The multi-kernel lowerings (roi_align, random_bits, wide concat, routines), by node. */
+  get opPrograms(): ReadonlyMap<NodeId, OpProgram> {
+    return this.#programs;
+  }
+
   /** The steps of a run, in order (contractions with fused epilogues moved to their consumer). */
   get steps(): readonly Step[] {
     return this.#steps;
@@ -178,6 +193,8 @@ export class GraphExecutor {
     const fused = this.#fused.get(step.group.node);
     const before = this.#before.get(step.group.node);
     if (fused) return [...(before?.loads ?? []), ...fused.loads].map((l) => l.node);
+    const program = this.#programs.get(step.group.node);
+    if (program) return programOperands(program);
     const own = [...this.#graph.nodes[step.group.node].inputs];
     return step.epilogue ? [...own, ...step.epilogue.fused.loads.map((l) => l.node)] : own;
   }
@@ -185,8 +202,12 @@ export class GraphExecutor {
   /** Encodes the whole graph, then reads the outputs back (one wait). */
   async run(inputs: readonly TensorData[]): Promise<TensorData[]> {
     const buffers = await this.enqueue(inputs);
-    const outs: TensorData[] = [];
-    for (const id of this.#graph.outputs) outs.push(await this.#read(id, buffers.get(id)!));
+    const graph = this.#graph;
+    const outs = await readTensors(
+      this.#ctx,
+      graph.outputs.map((id) => graph.nodes[id]),
+      graph.outputs.map((id) => buffers.get(id)!),
+    );
     this.releaseOutputs(buffers);
     return outs;
   }
@@ -232,10 +253,7 @@ export class GraphExecutor {
       const node = graph.nodes[group.node];
       const writes = epilogue ? graph.nodes[epilogue.writes] : node;
       const out = (): GPUBuffer => {
-        const buffer = ctx.buffers.acquire(
-          Math.max(sizeOf(writes.shape), 1) * BYTES,
-          `%${writes.id}`,
-        );
+        const buffer = ctx.buffers.acquire(bufferBytes(writes), `%${writes.id}`);
         buffers.set(writes.id, buffer);
         return buffer;
       };
@@ -289,6 +307,13 @@ export class GraphExecutor {
         case 'conv_transpose2d':
         case 'conv2d_filter_grad':
           await this.#conv(node, buf, out, epilogueArgs());
+          break;
+        case 'roi_align':
+        case 'roi_align_grad':
+        case 'random_bits':
+        case 'concat':
+        case 'routine':
+          await encodeOpProgram(ctx, this.#programs.get(node.id)!, out(), buf);
           break;
         case 'host':
           await this.#host(node, buffers, out);
@@ -390,44 +415,7 @@ export class GraphExecutor {
 
   async #read(id: NodeId, buffer: GPUBuffer): Promise<TensorData> {
     const node = this.#graph.nodes[id];
-    const n = sizeOf(node.shape);
-    const bytes = await this.#ctx.queue.read(buffer, Math.max(n, 1) * BYTES);
-    const data = allocate(node.dtype, n);
-    const raw =
-      node.dtype === 'f32'
-        ? new Float32Array(bytes, 0, n)
-        : node.dtype === 'i32'
-          ? new Int32Array(bytes, 0, n)
-          : new Uint32Array(bytes, 0, n);
-    for (let i = 0; i < n; i++) data[i] = raw[i];
-    return { shape: node.shape, dtype: node.dtype, data };
-  }
-}
-
-function toGpuArray(
-  node: Node,
-  values: ArrayLike<number>,
-): Float32Array | Int32Array | Uint32Array {
-  const n = Math.max(sizeOf(node.shape), 1);
-  switch (node.dtype) {
-    case 'f32': {
-      const a = new Float32Array(n);
-      a.set(values);
-      return a;
-    }
-    case 'i32': {
-      const a = new Int32Array(n);
-      a.set(values);
-      return a;
-    }
-    case 'u32':
-    case 'bool': {
-      const a = new Uint32Array(n);
-      a.set(values);
-      return a;
-    }
-    default:
-      return node.dtype satisfies never;
+    return tensorFromWords(node, await this.#ctx.queue.read(buffer, bufferBytes(node)));
   }
 }
 

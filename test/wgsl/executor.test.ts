@@ -181,16 +181,16 @@ describe('GraphExecutor', () => {
     expect(executor.steps.map((s) => s.group.node)).toEqual([x, y]);
   });
 
-  it('an op without a WGSL lowering runs on the CPU reference', async () => {
+  it('a routine between fused kernels runs as an op program, not on the host', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', [3, 4]);
-    // A routine (top-k) has no WGSL lowering: it runs as a host group between GPU kernels.
+    // top-k is a bitonic sort program (compiler/wgsl/sort.ts) reading a fused kernel's output.
     const top = b.add({
       op: 'routine',
       routine: { kind: 'top_k', k: 2 },
       inputs: [b.unary('exp', x)],
     });
     const executor = await compare(b.build([top]), [data([3, 4], 10)]);
-    expect(executor.plan.groups.some((g) => g.kind === 'host')).toBe(true);
+    expect(executor.plan.groups.map((g) => g.kind)).toEqual(['input', 'elementwise', 'routine']);
   });
 });
