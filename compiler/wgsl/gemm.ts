@@ -170,14 +170,28 @@ export function gemmParams(
 }
 
 /** The binding declarations shared by the GEMM variants (params at 3, epilogue from 4). */
-export function gemmDeclarations(spec: GemmSpec, params: ParamBlock): string {
+export function gemmDeclarations(spec: GemmSpec, params: ParamBlock, rowVec4 = false): string {
   return [
     params.declare(3).trimEnd(),
     '@group(0) @binding(0) var At: texture_2d<f32>;',
     '@group(0) @binding(1) var Bt: texture_2d<f32>;',
-    '@group(0) @binding(2) var<storage, read_write> out: array<f32>;',
+    `@group(0) @binding(2) var<storage, read_write> out: array<${rowVec4 ? 'vec4f' : 'f32'}>;`,
     spec.epilogue.wgsl(4).trimEnd(),
   ].join('\n');
+}
+
+/**
+ * Whether the output can be stored as vec4s of 4 consecutive rows: rows contiguous in memory within
+ * blocks of `rowDiv` (a convolution's NCHW output: rows are pixels), every block and column start
+ * 16-byte aligned, and whole groups of 4 rows per tile. The NCHW store of a convolution otherwise
+ * scatters one scalar per element, lanes running along channels (HW elements apart).
+ */
+export function rowVec4Stores(spec: GemmSpec, rowsPerTile: number): boolean {
+  const o = spec.out;
+  return (
+    o.rowInner === 1 &&
+    [o.rowDiv, o.rowOuter, o.col, o.batch, o.offset, spec.M, rowsPerTile].every((v) => v % 4 === 0)
+  );
 }
 
 /**
@@ -189,15 +203,25 @@ export function emitStores(
   spec: GemmSpec,
   TM: number,
   NV: number,
+  rowVec4 = false,
 ): void {
+  if (rowVec4) {
+    emitRowVec4Stores(emit, spec, TM, NV);
+    return;
+  }
   // The 4 components of an accumulator are stored by a loop, not unrolled: the store section is
   // run once per invocation, and unrolling it quadruples LLVM's compile time for nothing.
+  // The row's split by oDiv is stepped, not divided per row: llvmpipe scalarises integer division
+  // (no speed change was measurable on a loaded machine; it removes 2·TM divisions per lane).
   emit('  let N = params.N;');
   emit('  let oBase = params.oOff + b * params.oB;');
+  emit('  var mq = row0 / params.oDiv;');
+  emit('  var mr = row0 % params.oDiv;');
   for (let i = 0; i < TM; i++) {
+    if (i > 0) emit('  mr += 1u; if (mr == params.oDiv) { mr = 0u; mq += 1u; }');
     emit(`  if (row0 + ${i}u < params.M) {`);
     emit(`    let m = row0 + ${i}u;`);
-    emit('    let ro = oBase + (m / params.oDiv) * params.oM1 + (m % params.oDiv) * params.oM0;');
+    emit('    let ro = oBase + mq * params.oM1 + mr * params.oM0;');
     for (let v = 0; v < NV; v++) {
       emit('    for (var j = 0u; j < 4u; j++) {');
       emit(`      let n = (col4 + ${v}u) * 4u + j;`);
@@ -205,6 +229,40 @@ export function emitStores(
       emit('        let o = ro + n * params.oN;');
       const value = spec.accumulate ? `out[o] + c${i}_${v}[j]` : `c${i}_${v}[j]`;
       emit(`        out[o] = epilogue(${value}, b, m, n);`);
+      emit('      }');
+      emit('    }');
+    }
+    emit('  }');
+  }
+}
+
+/** emitStores for `rowVec4Stores` outputs: rows row0 + i … + 3 of one column as one vec4. */
+function emitRowVec4Stores(
+  emit: (line: string) => void,
+  spec: GemmSpec,
+  TM: number,
+  NV: number,
+): void {
+  emit('  let N = params.N;');
+  emit('  let oBase = params.oOff + b * params.oB;');
+  emit('  var mq = row0 / params.oDiv;');
+  emit('  var mr = row0 % params.oDiv;');
+  for (let i = 0; i < TM; i += 4) {
+    if (i > 0) emit('  mr += 4u; if (mr == params.oDiv) { mr = 0u; mq += 1u; }');
+    emit(`  if (row0 + ${i}u < params.M) {`);
+    emit(`    let m = row0 + ${i}u;`);
+    emit('    let ro = oBase + mq * params.oM1 + mr;');
+    for (let v = 0; v < NV; v++) {
+      emit('    for (var j = 0u; j < 4u; j++) {');
+      emit(`      let n = (col4 + ${v}u) * 4u + j;`);
+      emit('      if (n < N) {');
+      emit('        let o = (ro + n * params.oN) / 4u;');
+      if (spec.accumulate) emit('        let prev = out[o];');
+      const parts = [0, 1, 2, 3].map((r) => {
+        const value = spec.accumulate ? `prev[${r}] + c${i + r}_${v}[j]` : `c${i + r}_${v}[j]`;
+        return `epilogue(${value}, b, m${r ? ` + ${r}u` : ''}, n)`;
+      });
+      emit(`        out[o] = vec4f(${parts.join(', ')});`);
       emit('      }');
       emit('    }');
     }
@@ -220,6 +278,39 @@ export function gemmBindings(spec: GemmSpec): Kernel['bindings'] {
     { name: 'params', kind: 'uniform' },
     ...spec.epilogue.bindings,
   ];
+}
+
+/**
+ * One step of 4 along K of the register-blocked tile (`tile.rows` x `4·tile.vec4Cols` accumulators
+ * `c{i}_{v}`): the A texels `s{q}` (one per slot; shared over the subgroup when `tile.subgroup` is
+ * set), the 4·NV B texels `b{j}_{v}` (K row j, vec4 column v) and the FMAs. Shared by the GEMM and
+ * the direct convolution-gradient kernels (conv-input-grad.ts, conv-filter-grad.ts), which differ
+ * only in where the texels are.
+ */
+export function registerTileStep(
+  tile: GemmTile,
+  ind: string,
+  aCoord: (slot: number) => string,
+  bCoord: (vec4Col: number, kRow: number) => string,
+): string[] {
+  const TM = tile.rows;
+  const NV = tile.vec4Cols;
+  const SG = tile.subgroup;
+  const slots = SG ? TM / SG : TM;
+  const body: string[] = [];
+  for (let q = 0; q < slots; q++) body.push(`${ind}let s${q} = textureLoad(At, ${aCoord(q)}, 0);`);
+  for (let v = 0; v < NV; v++)
+    for (let j = 0; j < 4; j++)
+      body.push(`${ind}let b${j}_${v} = textureLoad(Bt, ${bCoord(v, j)}, 0);`);
+  for (let i = 0; i < TM; i++) {
+    const src = SG ? `subgroupBroadcast(s${Math.floor(i / SG)}, ${i % SG}u)` : `s${i}`;
+    body.push(`${ind}let a${i} = ${src};`);
+    for (let v = 0; v < NV; v++)
+      body.push(
+        `${ind}c${i}_${v} = fma(vec4f(a${i}.w), b3_${v}, fma(vec4f(a${i}.z), b2_${v}, fma(vec4f(a${i}.y), b1_${v}, fma(vec4f(a${i}.x), b0_${v}, c${i}_${v}))));`,
+      );
+  }
+  return body;
 }
 
 export function gemmKernel(spec: GemmSpec, target: KernelTarget): Kernel {
@@ -240,7 +331,8 @@ export function gemmKernel(spec: GemmSpec, target: KernelTarget): Kernel {
   emit(
     `// gemm: ${a.kind} A, ${TM}x${4 * NV} per invocation, ${tile.lanes} lanes${SG ? `, A rows shared over subgroups of ${SG}` : ''}`,
   );
-  emit(gemmDeclarations(spec, params));
+  const rowVec4 = rowVec4Stores(spec, TM);
+  emit(gemmDeclarations(spec, params, rowVec4));
   emit('');
   emit(`@compute @workgroup_size(${tile.lanes})`);
   emit(
@@ -279,24 +371,14 @@ export function gemmKernel(spec: GemmSpec, target: KernelTarget): Kernel {
   }
   for (let i = 0; i < TM; i++) for (let v = 0; v < NV; v++) emit(`  var c${i}_${v} = vec4f(0.0);`);
 
-  const body: string[] = [];
   const ind = a.kind === 'matrix' ? '    ' : '        ';
-  for (let q = 0; q < slots; q++) {
-    const coord =
-      a.kind === 'matrix' ? `vec2u(ax${q} + k, ay${q})` : `vec2u(ax${q} + dx + c, ay${q} + dy)`;
-    body.push(`${ind}let s${q} = textureLoad(At, ${coord}, 0);`);
-  }
-  for (let v = 0; v < NV; v++)
-    for (let j = 0; j < 4; j++)
-      body.push(`${ind}let b${j}_${v} = textureLoad(Bt, vec2u(bx + ${v}u, by + kb + ${j}u), 0);`);
-  for (let i = 0; i < TM; i++) {
-    const src = SG ? `subgroupBroadcast(s${Math.floor(i / SG)}, ${i % SG}u)` : `s${i}`;
-    body.push(`${ind}let a${i} = ${src};`);
-    for (let v = 0; v < NV; v++)
-      body.push(
-        `${ind}c${i}_${v} = fma(vec4f(a${i}.w), b3_${v}, fma(vec4f(a${i}.z), b2_${v}, fma(vec4f(a${i}.y), b1_${v}, fma(vec4f(a${i}.x), b0_${v}, c${i}_${v}))));`,
-      );
-  }
+  const body = registerTileStep(
+    tile,
+    ind,
+    (q) =>
+      a.kind === 'matrix' ? `vec2u(ax${q} + k, ay${q})` : `vec2u(ax${q} + dx + c, ay${q} + dy)`,
+    (v, j) => `vec2u(bx + ${v}u, by + kb + ${j}u)`,
+  );
   body.push(`${ind}kb += 4u;`);
   emit('  var kb = 0u;');
   if (a.kind === 'matrix') {
@@ -314,7 +396,7 @@ export function gemmKernel(spec: GemmSpec, target: KernelTarget): Kernel {
     emit('    }');
     emit('  }');
   }
-  emitStores(emit, spec, TM, NV);
+  emitStores(emit, spec, TM, NV, rowVec4);
   emit('}');
 
   const key = [
@@ -325,6 +407,7 @@ export function gemmKernel(spec: GemmSpec, target: KernelTarget): Kernel {
     `wx${tile.lanes}`,
     `sg${SG}`,
     spec.accumulate ? 'acc' : 'set',
+    ...(rowVec4 ? ['rv4'] : []),
     spec.epilogue.key,
   ].join('/');
   return {

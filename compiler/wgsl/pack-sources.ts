@@ -1,8 +1,8 @@
 // Where a packed GEMM operand texel takes its values from: the `load(b, r, c)` function that
 // compiler/wgsl/pack.ts inlines. Each source maps (block, row, column) of the logical operand to an
-// element of a storage buffer, or to 0 (padding, zero-insertion of a transposed convolution, channel
-// padding). Strides and sizes are uniform parameters; only the source *kind* is in the cache key,
-// so every shape and every view (transpose, slice, broadcast batch) reuses one pipeline.
+// element of a storage buffer, or to 0 (spatial padding, channel padding, rows past the end).
+// Strides and sizes are uniform parameters; only the source *kind* is in the cache key, so every
+// shape and every view (transpose, slice, broadcast batch) reuses one pipeline.
 
 import type { ParamBlock } from './kernel.js';
 
@@ -48,8 +48,7 @@ export interface Strides4 {
 
 /**
  * The input of an implicit-GEMM convolution, as NHWC4 texels with the spatial padding baked in:
- * block = n * groups + g, row = padded y, column = padded x * channels4 + c. `upsample` > 1 inserts
- * zeros between input pixels (the input-gradient convolution of a strided forward).
+ * block = n * groups + g, row = padded y, column = padded x * channels4 + c.
  */
 export interface ConvInputSource {
   readonly kind: 'conv-input';
@@ -62,8 +61,6 @@ export interface ConvInputSource {
   /** May be negative: the input-gradient convolution crops when padding > dilation * (k - 1). */
   readonly padTop: number;
   readonly padLeft: number;
-  readonly upsampleH: number;
-  readonly upsampleW: number;
 }
 
 /**
@@ -84,50 +81,25 @@ export interface ConvWeightSource {
 }
 
 /**
- * Which output pixels (n, oy, ox) a filter-gradient operand block covers. Block b is group
- * b % groups and K chunk b / groups: pixels from `pixelOffset + chunk · chunkLength` (split-K puts
- * the chunks side by side as batch items); pixels at or past `totalPixels` read 0.
+ * The output gradient of a convolution as the A operand of the implicit-GEMM filter gradient
+ * (conv-filter-grad.ts): block = chunk · groups + g, row = output channel of the group, column =
+ * output pixel (n, oy, ox) of the chunk's rows [chunk · rowsPerChunk, …) with rows padded to
+ * `paddedWidth` (a multiple of 4) pixels, so a texel is 4 consecutive ox of one output row.
  */
-export interface PixelChunks {
-  readonly groups: number;
-  readonly pixelOffset: number;
-  readonly chunkLength: number;
-  readonly totalPixels: number;
-}
-
-/**
- * The transposed im2col of a convolution input, for the filter gradient: row = (c, kh, kw) of the
- * group's input channels, column = output pixel (n, oy, ox) of the block's chunk.
- */
-export interface Im2colSource {
-  readonly kind: 'im2col';
-  readonly input: Strides4;
-  readonly geometry: ConvGeometry;
-  readonly pixels: PixelChunks;
-}
-
-/**
- * The output gradient of a convolution as a [N*OH*OW, outPerGroup] matrix per block (rows = pixels
- * of the block's chunk), the B operand of the filter gradient.
- */
-export interface ConvOutputMatrixSource {
-  readonly kind: 'conv-output-matrix';
+export interface ConvGradRowsSource {
+  readonly kind: 'conv-grad-rows';
   readonly tensor: Strides4;
+  readonly groups: number;
   readonly outPerGroup: number;
   readonly outHeight: number;
   readonly outWidth: number;
-  readonly pixels: PixelChunks;
+  readonly paddedWidth: number;
+  /** Output rows (n, oy) per chunk, and in all (N · OH); rows past it read 0. */
+  readonly rowsPerChunk: number;
+  readonly totalRows: number;
 }
 
-export type PackSource =
-  MatrixSource | ConvInputSource | ConvWeightSource | Im2colSource | ConvOutputMatrixSource;
-
-function setPixelChunks(p: ParamBlock, c: PixelChunks): void {
-  p.set('groups', c.groups)
-    .set('pixOff', c.pixelOffset)
-    .set('chunkLen', c.chunkLength)
-    .set('totalPix', c.totalPixels);
-}
+export type PackSource = MatrixSource | ConvInputSource | ConvWeightSource | ConvGradRowsSource;
 
 function setStrides(p: ParamBlock, prefix: string, s: Strides4): void {
   p.set(`${prefix}Off`, s.offset)
@@ -144,7 +116,7 @@ export function packSourceKey(source: PackSource): string {
 
 /** Sources whose WGSL defines `texel(b, r, q) -> vec4f` (with its own bounds checks) rather than `load`. */
 export function isTexelLevel(source: PackSource): boolean {
-  return source.kind === 'conv-input' || source.kind === 'im2col';
+  return source.kind === 'conv-input' || source.kind === 'conv-grad-rows';
 }
 
 /**
@@ -172,9 +144,7 @@ export function packSourceWgsl(source: PackSource, p: ParamBlock): string {
         .set('h', source.height)
         .set('w', source.width)
         .setI32('padT', source.padTop)
-        .setI32('padL', source.padLeft)
-        .set('upH', source.upsampleH)
-        .set('upW', source.upsampleW);
+        .setI32('padL', source.padLeft);
       // Texel level: the 4 channels of a texel share the pixel, so its address math runs once.
       return `fn texel(b: u32, r: u32, q: u32) -> vec4f {
   let px = q / params.cq;
@@ -182,9 +152,8 @@ export function packSourceWgsl(source: PackSource, p: ParamBlock): string {
   let yu = i32(r) - bitcast<i32>(params.padT);
   let xu = i32(px) - bitcast<i32>(params.padL);
   if (yu < 0 || xu < 0 || ch0 >= params.cpg) { return vec4f(0.0); }
-  if (u32(yu) % params.upH != 0u || u32(xu) % params.upW != 0u) { return vec4f(0.0); }
-  let y = u32(yu) / params.upH;
-  let x = u32(xu) / params.upW;
+  let y = u32(yu);
+  let x = u32(xu);
   if (y >= params.h || x >= params.w) { return vec4f(0.0); }
   let n = b / params.groups;
   let g = b % params.groups;
@@ -218,67 +187,27 @@ export function packSourceWgsl(source: PackSource, p: ParamBlock): string {
   return src[params.wOff + b * ${groupStride} + c * ${outStride} + ch * ${reduceStride} + ky * params.wS2 + kx * params.wS3];
 }`;
     }
-    case 'im2col': {
-      const g = source.geometry;
-      setStrides(p, 't', source.input);
-      p.set('cpg', g.inChannels / g.groups)
-        .set('kh', g.kernelHeight)
-        .set('kw', g.kernelWidth)
-        .set('sh', g.strideH)
-        .set('sw', g.strideW)
-        .set('ph', g.padH)
-        .set('pw', g.padW)
-        .set('dh', g.dilationH)
-        .set('dw', g.dilationW)
-        .set('ih', g.inHeight)
-        .set('iw', g.inWidth)
-        .set('oh', g.outHeight)
-        .set('ow', g.outWidth);
-      setPixelChunks(p, source.pixels);
-      // Texel level: the tap (c, ky, kx) is decoded once and the 4 pixels are stepped, because
-      // integer division is scalarised (slow) on llvmpipe.
+    case 'conv-grad-rows':
+      setStrides(p, 't', source.tensor);
+      p.set('groups', source.groups)
+        .set('opg', source.outPerGroup)
+        .set('oh', source.outHeight)
+        .set('ow', source.outWidth)
+        .set('ow4', source.paddedWidth)
+        .set('rpc', source.rowsPerChunk)
+        .set('rowsTotal', source.totalRows);
+      // Texel level: the 4 pixels of a texel share the output row, so its address math runs once.
       return `fn texel(b: u32, r: u32, q: u32) -> vec4f {
-  if (r >= params.validRows) { return vec4f(0.0); }
-  let khw = params.kh * params.kw;
-  let ch = r / khw;
-  let ky = (r % khw) / params.kw;
-  let kx = r % params.kw;
+  let rho = (b / params.groups) * params.rpc + (q * 4u) / params.ow4;
+  if (r >= params.validRows || rho >= params.rowsTotal) { return vec4f(0.0); }
+  let ox0 = (q * 4u) % params.ow4;
   let g = b % params.groups;
-  let c0 = q * 4u + params.pixOff + (b / params.groups) * params.chunkLen;
-  let ohw = params.oh * params.ow;
-  var n = c0 / ohw;
-  let pix = c0 % ohw;
-  var oy = pix / params.ow;
-  var ox = pix % params.ow;
-  let chBase = params.tOff + (g * params.cpg + ch) * params.tS1;
+  let base = params.tOff + (rho / params.oh) * params.tS0 + (g * params.opg + r) * params.tS1 + (rho % params.oh) * params.tS2;
   var v = vec4f(0.0);
   for (var j = 0u; j < 4u; j++) {
-    if (q * 4u + j < params.cols && c0 + j < params.totalPix) {
-      let y = i32(oy * params.sh + ky * params.dh) - i32(params.ph);
-      let x = i32(ox * params.sw + kx * params.dw) - i32(params.pw);
-      if (y >= 0 && x >= 0 && u32(y) < params.ih && u32(x) < params.iw) {
-        v[j] = src[chBase + n * params.tS0 + u32(y) * params.tS2 + u32(x) * params.tS3];
-      }
-    }
-    ox += 1u;
-    while (ox >= params.ow) { ox -= params.ow; oy += 1u; }
-    while (oy >= params.oh) { oy -= params.oh; n += 1u; }
+    if (ox0 + j < params.ow) { v[j] = src[base + (ox0 + j) * params.tS3]; }
   }
   return v;
-}`;
-    }
-    case 'conv-output-matrix':
-      setStrides(p, 't', source.tensor);
-      p.set('opg', source.outPerGroup).set('oh', source.outHeight).set('ow', source.outWidth);
-      setPixelChunks(p, source.pixels);
-      return `fn load(b: u32, r: u32, c: u32) -> f32 {
-  let row = r + params.pixOff + (b / params.groups) * params.chunkLen;
-  if (row >= params.totalPix) { return 0.0; }
-  let ohw = params.oh * params.ow;
-  let n = row / ohw;
-  let pix = row % ohw;
-  let g = b % params.groups;
-  return src[params.tOff + n * params.tS0 + (g * params.opg + c) * params.tS1 + (pix / params.ow) * params.tS2 + (pix % params.ow) * params.tS3];
 }`;
     default:
       return source satisfies never;

@@ -2,10 +2,10 @@
 // stride, padding, dilation, groups), forward and the two backward convolutions:
 // - forward: the input is packed once as zero-padded NHWC4 texels; the GEMM kernel computes each
 //   A texel's address from the output pixel and the kernel tap (no im2col in memory);
-// - input gradient: the same kernel on the output gradient, zero-upsampled by the stride and padded
-//   by dilation·(k−1)−padding, with the weights rotated 180° and in/out channels swapped;
-// - filter gradient: in conv2d-filter-grad.ts (a split-K GEMM of im2col(input)ᵀ with the output
-//   gradient).
+// - input gradient: stride 1 is the same kernel on the output gradient padded by
+//   dilation·(k−1)−padding, with the weights rotated 180° and in/out channels swapped; a strided
+//   convolution runs by stride phase in conv2d-input-grad.ts (only the contributing taps);
+// - filter gradient: in conv2d-filter-grad.ts (an implicit GEMM over the output pixels, split-K).
 // Flow: executor / ops → **conv2d** → pack + gemm kernels (compiler/wgsl) → command batcher.
 
 import type { Epilogue } from '../../compiler/wgsl/epilogue.js';
@@ -19,6 +19,7 @@ import {
 import type { ConvGeometry, PackSource, Strides4 } from '../../compiler/wgsl/pack-sources.js';
 import { planTextureLayout } from '../../compiler/wgsl/texture-layout.js';
 import type { GpuContext } from '../gpu/index.js';
+import { conv2dInputGradPhased } from './conv2d-input-grad.js';
 import { dispatchKernel, type KernelResources } from './dispatch.js';
 import { packOperand } from './matmul.js';
 import { memoKernel } from './kernel-memo.js';
@@ -114,8 +115,6 @@ interface ImplicitConv {
   readonly width: number;
   readonly padTop: number;
   readonly padLeft: number;
-  readonly upsampleH: number;
-  readonly upsampleW: number;
   readonly weight: TensorBuffer;
   readonly reduceAxis: 0 | 1;
   readonly flip: boolean;
@@ -153,8 +152,6 @@ async function implicitConv(ctx: GpuContext, c: ImplicitConv): Promise<void> {
     width: c.width,
     padTop: c.padTop,
     padLeft: c.padLeft,
-    upsampleH: c.upsampleH,
-    upsampleW: c.upsampleW,
   };
   const kRows = c.kernelHeight * c.kernelWidth * cq * 4;
   const bLayout = planTextureLayout(
@@ -266,8 +263,6 @@ export async function conv2d(ctx: GpuContext, call: Conv2dCall): Promise<void> {
     width: g.inWidth,
     padTop: g.padH,
     padLeft: g.padW,
-    upsampleH: 1,
-    upsampleW: 1,
     weight: call.weight,
     reduceAxis: 1,
     flip: false,
@@ -299,11 +294,28 @@ export interface ConvInputGradCall {
   readonly tile?: GemmTile;
 }
 
-/** The transposed convolution that maps the output gradient to the input gradient. */
+/**
+ * The transposed convolution that maps the output gradient to the input gradient. A strided
+ * convolution runs by stride phase (conv2d-input-grad.ts: only contributing taps); stride 1 is the
+ * same GEMM as the forward over the padded gradient with rotated weights.
+ */
 export async function conv2dInputGrad(ctx: GpuContext, call: ConvInputGradCall): Promise<void> {
   const g = call.geometry;
+  const label = call.label ?? 'conv2d input grad';
+  if (g.strideH * g.strideW > 1) {
+    await conv2dInputGradPhased(ctx, {
+      label,
+      geometry: g,
+      gradOut: call.gradOut,
+      weight: call.weight,
+      out: call.out,
+      accumulate: call.accumulate ?? false,
+      tile: call.tile,
+    });
+    return;
+  }
   await implicitConv(ctx, {
-    label: call.label ?? 'conv2d input grad',
+    label,
     batch: g.batch,
     groups: g.groups,
     input: call.gradOut,
@@ -312,8 +324,6 @@ export async function conv2dInputGrad(ctx: GpuContext, call: ConvInputGradCall):
     width: g.outWidth,
     padTop: g.dilationH * (g.kernelHeight - 1) - g.padH,
     padLeft: g.dilationW * (g.kernelWidth - 1) - g.padW,
-    upsampleH: g.strideH,
-    upsampleW: g.strideW,
     weight: call.weight,
     reduceAxis: 0,
     flip: true,
