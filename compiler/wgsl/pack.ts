@@ -1,7 +1,7 @@
 // The pack kernel: copies one GEMM operand from a storage buffer into an rgba32float texture laid
 // out by texture-layout.ts (4 consecutive columns per texel, zero padded). It is the first kernel of
 // every matmul and convolution on the texture path (compiler/wgsl/gemm.ts reads what it writes).
-// Transposes, slices, broadcast batches, convolution padding and im2col are all just different
+// Transposes, slices, broadcast batches and convolution padding are all just different
 // `load` functions (pack-sources.ts), so the GEMM kernel itself never sees a stride.
 
 import { KernelLimitError } from './errors.js';
