@@ -31,7 +31,8 @@ export type Domain =
   | 'lr_schedule'
   | 'metric';
 
-export type DetectorFamily = 'retinanet' | 'fcos' | 'faster_rcnn';
+/** `encoder`: an image-domain network (backbone, global pool, projector, optional predictor). */
+export type DetectorFamily = 'retinanet' | 'fcos' | 'faster_rcnn' | 'encoder';
 
 export type AlignType =
   | TensorType
@@ -56,6 +57,8 @@ export type AlignType =
       readonly classes: number | undefined;
       /** Class-specific box regression: `deltas` is f32[S, regClasses, 4] (R-CNN `fc_reg`). */
       readonly regClasses: number | undefined;
+      /** An encoder's predictor width: `prediction` is f32[B, predict] (BYOL). */
+      readonly predict?: number;
       readonly ema: boolean;
     }
   | {

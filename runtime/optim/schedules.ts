@@ -11,10 +11,12 @@ export type Schedule =
   | { readonly kind: 'cosine'; readonly total: number; readonly min: number };
 
 export interface Warmup {
-  /** Iterations of linear warmup. */
+  /** Iterations of warmup. */
   readonly iterations: number;
   /** Factor at iteration 0 (LinearLR's start_factor; mmdet's warmup_ratio). */
   readonly startFactor: number;
+  /** Linear from `startFactor` to 1 (default), or `startFactor` throughout (mmdet 'constant'). */
+  readonly kind?: 'linear' | 'constant';
 }
 
 /** The schedule's value at `iteration` (0-based) for base value `base`, with optional warmup. */
@@ -42,7 +44,10 @@ export function scheduleValue(
       return schedule satisfies never;
   }
   if (warmup !== undefined && iteration < warmup.iterations) {
-    const f = warmup.startFactor + ((1 - warmup.startFactor) * iteration) / warmup.iterations;
+    const f =
+      warmup.kind === 'constant'
+        ? warmup.startFactor
+        : warmup.startFactor + ((1 - warmup.startFactor) * iteration) / warmup.iterations;
     value *= f;
   }
   return value;

@@ -9,21 +9,21 @@ import type { DeclarationPlan } from '../../compiler/lower/plan.js';
 import { RETINANET_ANCHORS, type AnchorGeneratorConfig } from '../detect/anchors.js';
 import { loadSafetensors } from '../io/safetensors.js';
 import { DenseDetector, loadBackbone } from '../models/detector.js';
-import { fpnForLevels, type ExtraConvSource } from '../models/fpn.js';
+import { fpnForLevels, type ExtraConvSource, type Fpn } from '../models/fpn.js';
 import type { DenseClassifier } from '../models/head-classifier.js';
 import { ResNet, type ResnetDepth } from '../models/resnet.js';
 import { RetinaHead } from '../models/retina-head.js';
 import type { Rng } from '../rng.js';
-import { ConfigReader } from './config-values.js';
+import { ConfigReader, type BlockValue } from './config-values.js';
 import { resolveDataPath } from './build-data.js';
 import { RunUnsupportedError } from './errors.js';
 
-/** What the runner knows of a RetinaNet declaration. */
-export interface RetinaNetPlan {
+/** The backbone and neck of a dense detector declaration (shared by RetinaNet and FCOS). */
+export interface BackboneNeckPlan {
   readonly name: string;
   readonly at: string;
   readonly depth: ResnetDepth;
-  /** Channel multiplier of the ResNet: the neck's channels / 256 (see docs/running.md). */
+  /** Channel multiplier of the ResNet: `resnet(width: …)`, default 1 (the standard network). */
   readonly widthMultiplier: number;
   readonly weights: string | undefined;
   /** `frozen: true`: backbone under no_grad, BN in eval mode (box-domain pre-training). */
@@ -32,6 +32,10 @@ export interface RetinaNetPlan {
   readonly levels: readonly [number, number];
   readonly channels: number;
   readonly extra: ExtraConvSource;
+}
+
+/** What the runner knows of a RetinaNet declaration. */
+export interface RetinaNetPlan extends BackboneNeckPlan {
   readonly convs: number;
   readonly headChannels: number;
   readonly classifier: DenseClassifier;
@@ -77,6 +81,137 @@ export function emaPlanOf(decl: DeclarationPlan): EmaPlan | undefined {
   return { name: decl.name, online: r.ref(b.args.detector, 'detector'), start, end };
 }
 
+/** What the runner reads of any `resnet(…)` block (detectors and image-domain encoders). */
+export interface ResnetArgs {
+  readonly depth: ResnetDepth;
+  /** `width: w`, default 1 (the standard network). */
+  readonly widthMultiplier: number;
+  /** A local `.safetensors` file, or none. */
+  readonly weights: string | undefined;
+  readonly frozenStages: number;
+}
+
+/** Reads a `resnet(…)` block allowing the arguments `allowed`; refuses depths and remote weights. */
+export function resnetArgsOf(
+  r: ConfigReader,
+  decl: DeclarationPlan,
+  backbone: BlockValue,
+  allowed: readonly string[],
+): ResnetArgs {
+  if (backbone.block !== 'resnet')
+    throw new RunUnsupportedError(`detector ${decl.name}: backbone ${backbone.block}(…)`, decl.at);
+  r.onlyArgs(backbone, allowed);
+  const depth = r.integer(backbone.args.depth, 'depth');
+  if (depth !== 18 && depth !== 34 && depth !== 50)
+    throw new RunUnsupportedError(
+      `detector ${decl.name}: ResNet-${depth}`,
+      decl.at,
+      'use 18, 34 or 50',
+    );
+  const weights = backbone.args.weights;
+  if (weights !== undefined && !r.string(weights, 'weights').endsWith('.safetensors'))
+    throw new RunUnsupportedError(
+      `detector ${decl.name}: weights ${JSON.stringify(weights)} cannot be fetched by the runner`,
+      decl.at,
+      'give a local .safetensors file of a ResNet (torchvision or mmdet names), or leave weights out',
+    );
+  return {
+    depth,
+    widthMultiplier: r.number(backbone.args.width, 'width', 1),
+    weights: weights === undefined ? undefined : r.string(weights, 'weights'),
+    frozenStages: r.integer(backbone.args.frozen_stages, 'frozen_stages', -1),
+  };
+}
+
+/** Reads the `resnet(…)` backbone and `fpn(…)` neck of a `retinanet(…)` / `fcos(…)` block. */
+export function backboneNeckOf(
+  r: ConfigReader,
+  decl: DeclarationPlan,
+  b: BlockValue,
+): BackboneNeckPlan {
+  const backbone = r.block(b.args.backbone, 'backbone');
+  const neck = r.block(b.args.neck, 'neck');
+  const resnet = resnetArgsOf(r, decl, backbone, [
+    'depth',
+    'weights',
+    'frozen',
+    'frozen_stages',
+    'norm_eval',
+    'width',
+  ]);
+  r.onlyArgs(neck, ['levels', 'channels', 'extra']);
+  const channels = r.integer(neck.args.channels, 'neck channels');
+  const levels = r.range(neck.args.levels, 'neck levels');
+  if (levels[0] < 3 || levels[0] > 5)
+    r.fail(`the FPN must start at level 3, 4 or 5 (a ResNet's C3–C5), got ${levels[0]}`);
+  const extraName = r.string(neck.args.extra, 'extra', 'input');
+  const extra = EXTRA[extraName] ?? r.fail(`extra: "${extraName}" is not input, output or none`);
+  return {
+    name: decl.name,
+    at: decl.at,
+    ...resnet,
+    frozenBackbone: r.boolean(backbone.args.frozen, 'frozen', false),
+    levels,
+    channels,
+    extra,
+  };
+}
+
+/** The head's classifier: the AlignDet projector (`embed: mlp(h, d)`) or `classes: K` logits. */
+export function headClassifierOf(
+  r: ConfigReader,
+  decl: DeclarationPlan,
+  head: BlockValue,
+): DenseClassifier {
+  if (head.args.embed !== undefined) {
+    const mlp = r.block(head.args.embed, 'embed');
+    const dims = r.numbers(mlp.args.dims, 'mlp dims');
+    if (dims.length !== 2)
+      throw new RunUnsupportedError(
+        `detector ${decl.name}: the projector is mlp(hidden, out), two widths; got ${dims.length}`,
+        decl.at,
+      );
+    return { kind: 'projector', dim: dims[1], hiddenChannels: dims[0] };
+  }
+  if (head.args.classes !== undefined)
+    return { kind: 'logits', numClasses: r.integer(head.args.classes, 'classes') };
+  return r.fail('the head needs classes: K (fine-tuning) or embed: mlp(…) (pre-training)');
+}
+
+/** The detector's ResNet and FPN, built from the plan (not initialised). */
+export function buildBackboneNeck(
+  p: BackboneNeckPlan,
+  options: { readonly reluBeforeExtraConvs?: boolean } = {},
+): { backbone: ResNet; neck: Fpn } {
+  // C3, C4, C5 (outIndices 1, 2, 3) from the first FPN input level on.
+  const inputLevels = [3, 4, 5].filter((l) => l >= p.levels[0]);
+  const backbone = new ResNet({
+    depth: p.depth,
+    widthMultiplier: p.widthMultiplier,
+    outIndices: inputLevels.map((l) => l - 2),
+    frozenStages: p.frozenBackbone ? -1 : p.frozenStages,
+  });
+  const neck = fpnForLevels({
+    inChannels: backbone.outChannels,
+    inputLevels,
+    levels: p.levels,
+    outChannels: p.channels,
+    extraConvs: p.extra,
+    ...(options.reluBeforeExtraConvs === true ? { reluBeforeExtraConvs: true } : {}),
+  });
+  return { backbone, neck };
+}
+
+/** Loads the plan's backbone weights file, if any, and freezes a `frozen: true` backbone. */
+export async function finishBackbone(p: BackboneNeckPlan, backbone: ResNet): Promise<void> {
+  if (p.weights !== undefined) {
+    const path = resolveDataPath(p.weights);
+    const file = await loadSafetensors(path);
+    loadBackbone(backbone, new Map([...file.tensors].map(([k, t]) => [k, t.tensor])), path);
+  }
+  if (p.frozenBackbone) backbone.freeze();
+}
+
 /** Reads a `retinanet(…)` declaration. */
 export function retinaNetPlanOf(decl: DeclarationPlan): RetinaNetPlan {
   const r = new ConfigReader(`detector ${decl.name}`, decl.at);
@@ -87,42 +222,11 @@ export function retinaNetPlanOf(decl: DeclarationPlan): RetinaNetPlan {
       decl.at,
       'the runner builds retinanet(…) detectors (and their ema(…) copies)',
     );
-  const backbone = r.block(b.args.backbone, 'backbone');
-  const neck = r.block(b.args.neck, 'neck');
   const head = r.block(b.args.head, 'head');
-  if (backbone.block !== 'resnet')
-    throw new RunUnsupportedError(`detector ${decl.name}: backbone ${backbone.block}(…)`, decl.at);
-  r.onlyArgs(backbone, ['depth', 'weights', 'frozen', 'frozen_stages', 'norm_eval']);
-  r.onlyArgs(neck, ['levels', 'channels', 'extra']);
   r.onlyArgs(head, ['convs', 'channels', 'classes', 'embed', 'anchors']);
-  const depth = r.integer(backbone.args.depth, 'depth');
-  if (depth !== 18 && depth !== 34 && depth !== 50)
-    throw new RunUnsupportedError(
-      `detector ${decl.name}: ResNet-${depth}`,
-      decl.at,
-      'use 18, 34 or 50',
-    );
-  const channels = r.integer(neck.args.channels, 'neck channels');
-  const levels = r.range(neck.args.levels, 'neck levels');
-  if (levels[0] < 3 || levels[0] > 5)
-    r.fail(`the FPN must start at level 3, 4 or 5 (a ResNet's C3–C5), got ${levels[0]}`);
-  const extraName = r.string(neck.args.extra, 'extra', 'input');
-  const extra = EXTRA[extraName] ?? r.fail(`extra: "${extraName}" is not input, output or none`);
-  const classes = head.args.classes;
-  const embed = head.args.embed;
-  let classifier: DenseClassifier;
-  if (embed !== undefined) {
-    const mlp = r.block(embed, 'embed');
-    const dims = r.numbers(mlp.args.dims, 'mlp dims');
-    if (dims.length !== 2)
-      throw new RunUnsupportedError(
-        `detector ${decl.name}: the projector is mlp(hidden, out), two widths; got ${dims.length}`,
-        decl.at,
-      );
-    classifier = { kind: 'projector', dim: dims[1], hiddenChannels: dims[0] };
-  } else if (classes !== undefined)
-    classifier = { kind: 'logits', numClasses: r.integer(classes, 'classes') };
-  else return r.fail('the head needs classes: K (fine-tuning) or embed: mlp(…) (pre-training)');
+  const base = backboneNeckOf(r, decl, b);
+  const { levels, channels } = base;
+  const classifier = headClassifierOf(r, decl, head);
   const strides = [];
   for (let l = levels[0]; l <= levels[1]; l++) strides.push(2 ** l);
   let anchors: AnchorGeneratorConfig = { ...RETINANET_ANCHORS, strides };
@@ -140,24 +244,8 @@ export function retinaNetPlanOf(decl: DeclarationPlan): RetinaNetPlan {
         `the anchors have ${anchors.strides.length} strides but the FPN has ${strides.length} levels`,
       );
   }
-  const weights = backbone.args.weights;
-  if (weights !== undefined && !r.string(weights, 'weights').endsWith('.safetensors'))
-    throw new RunUnsupportedError(
-      `detector ${decl.name}: weights ${JSON.stringify(weights)} cannot be fetched by the runner`,
-      decl.at,
-      'give a local .safetensors file of a ResNet (torchvision or mmdet names), or leave weights out',
-    );
   return {
-    name: decl.name,
-    at: decl.at,
-    depth,
-    widthMultiplier: channels / 256,
-    weights: weights === undefined ? undefined : r.string(weights, 'weights'),
-    frozenBackbone: r.boolean(backbone.args.frozen, 'frozen', false),
-    frozenStages: r.integer(backbone.args.frozen_stages, 'frozen_stages', -1),
-    levels,
-    channels,
-    extra,
+    ...base,
     convs: r.integer(head.args.convs, 'convs', 4),
     headChannels: r.integer(head.args.channels, 'head channels', channels),
     classifier,
@@ -175,21 +263,7 @@ export async function buildRetinaNet(
   p: RetinaNetPlan,
   rng: Rng,
 ): Promise<DenseDetector<RetinaHead>> {
-  // C3, C4, C5 (outIndices 1, 2, 3) from the first FPN input level on.
-  const inputLevels = [3, 4, 5].filter((l) => l >= p.levels[0]);
-  const backbone = new ResNet({
-    depth: p.depth,
-    widthMultiplier: p.widthMultiplier,
-    outIndices: inputLevels.map((l) => l - 2),
-    frozenStages: p.frozenBackbone ? -1 : p.frozenStages,
-  });
-  const neck = fpnForLevels({
-    inChannels: backbone.outChannels,
-    inputLevels,
-    levels: p.levels,
-    outChannels: p.channels,
-    extraConvs: p.extra,
-  });
+  const { backbone, neck } = buildBackboneNeck(p);
   const head = new RetinaHead({
     inChannels: p.channels,
     featChannels: p.headChannels,
@@ -198,11 +272,6 @@ export async function buildRetinaNet(
     classifier: p.classifier,
   });
   const det = new DenseDetector(backbone, neck, head).initialize(rng);
-  if (p.weights !== undefined) {
-    const path = resolveDataPath(p.weights);
-    const file = await loadSafetensors(path);
-    loadBackbone(backbone, new Map([...file.tensors].map(([k, t]) => [k, t.tensor])), path);
-  }
-  if (p.frozenBackbone) backbone.freeze();
+  await finishBackbone(p, backbone);
   return det;
 }

@@ -12,7 +12,7 @@ import { DataLoader } from '../data/loader/loader.js';
 import type { ViewSpec } from '../data/views/pipeline.js';
 import { DataWarnings } from '../data/warnings.js';
 import { featureMapSizes, gridAnchors, type AnchorGeneratorConfig } from '../detect/anchors.js';
-import { DENSE_TEST_CONFIG, densePostprocess } from '../detect/postprocess.js';
+import { DENSE_TEST_CONFIG, densePostprocess, type Detections } from '../detect/postprocess.js';
 import { UNIT_DELTAS } from '../detect/delta-xywh-coder.js';
 import { evaluateBbox, type BboxEvalReport } from '../eval/coco-eval.js';
 import type { CocoGroundTruthJson, CocoResultJson } from '../eval/coco-format.js';
@@ -20,6 +20,7 @@ import { flattenPriors } from '../models/dense-outputs.js';
 import type { DenseDetector } from '../models/detector.js';
 import type { RetinaHead } from '../models/retina-head.js';
 import { ParameterBinding } from '../nn/binding.js';
+import type { Module } from '../nn/module.js';
 import type { Backend } from '../tensor/backend.js';
 import { Tensor, withTrace } from '../tensor/tensor.js';
 import { Trace } from '../tensor/trace.js';
@@ -57,23 +58,44 @@ export function testViewOf(view: ViewPlan): ViewSpec {
   ];
 }
 
-export interface EvaluateOptions {
+export interface EvaluateOptions extends InferenceOptions {
   readonly model: DenseDetector<RetinaHead>;
+  readonly anchors: AnchorGeneratorConfig;
+  readonly maxDets: number;
+}
+
+/** What a detector family's inference needs besides the model: data, view and weights. */
+export interface InferenceOptions {
   /** Every tensor of the model by state name (parameters and buffers). */
   readonly weights: ReadonlyMap<string, TensorData>;
-  readonly anchors: AnchorGeneratorConfig;
   readonly dataset: Dataset;
   readonly view: ViewPlan;
   readonly canvas: readonly [number, number];
   readonly seed: number;
-  readonly maxDets: number;
   readonly backend: Backend;
   readonly batchSize?: number;
 }
 
-/** Detections of every image of the dataset, in COCO results form (original coordinates). */
-export async function detect(o: EvaluateOptions): Promise<CocoResultJson[]> {
-  const numClasses = o.model.head.clsWidth;
+/**
+ * Detections of one batch: the model's outputs on `images` (traced in `trace`), turned into each
+ * image's detections in view coordinates (boxes clipped to `imageSizes`).
+ */
+export type BatchDecoder = (
+  binding: ParameterBinding,
+  images: Tensor,
+  view: { readonly height: number; readonly width: number; readonly imageSizes: Int32Array },
+  batchSize: number,
+) => Promise<Detections[]>;
+
+/**
+ * Runs `model` (in eval mode) over every image of the dataset at the view's test scale and maps
+ * `decode`'s detections back to original image coordinates, in COCO results form.
+ */
+export async function detectWith(
+  model: Module,
+  o: InferenceOptions,
+  decode: BatchDecoder,
+): Promise<CocoResultJson[]> {
   const loader = new DataLoader({
     dataset: o.dataset,
     views: [testViewOf(o.view)],
@@ -88,9 +110,9 @@ export async function detect(o: EvaluateOptions): Promise<CocoResultJson[]> {
     mode: 'in-thread',
     warnings: new DataWarnings(() => {}),
   });
-  const entries = o.model.state();
-  const wasTraining = o.model.training;
-  o.model.eval();
+  const entries = model.state();
+  const wasTraining = model.training;
+  model.eval();
   const results: CocoResultJson[] = [];
   try {
     for await (const batch of loader.epoch(0)) {
@@ -106,36 +128,8 @@ export async function detect(o: EvaluateOptions): Promise<CocoResultJson[]> {
         { shape: [batch.size, 3, v.height, v.width], dtype: 'f32', data: v.images },
         trace,
       );
-      const levels = withTrace(trace, () => o.model.forward(binding, images));
-      const maps = featureMapSizes({ height: v.height, width: v.width }, o.anchors.strides);
-      const priors = gridAnchors(o.anchors, maps);
-      const scores = await Promise.all(
-        levels.map((l) =>
-          withTrace(trace, () => flattenPriors([l.cls], numClasses).sigmoid()).data(o.backend),
-        ),
-      );
-      const regs = await Promise.all(
-        levels.map((l) => withTrace(trace, () => flattenPriors([l.reg], 4)).data(o.backend)),
-      );
-      for (let i = 0; i < batch.size; i++) {
-        const perImage = levels.map((_, l) => {
-          const p = priors[l].length / 4;
-          return {
-            scores: scores[l].data.slice(
-              i * p * numClasses,
-              (i + 1) * p * numClasses,
-            ) as Float32Array,
-            regression: regs[l].data.slice(i * p * 4, (i + 1) * p * 4) as Float32Array,
-            priors: priors[l],
-          };
-        });
-        const dets = densePostprocess(
-          perImage,
-          numClasses,
-          { kind: 'delta-xywh', config: UNIT_DELTAS },
-          { ...DENSE_TEST_CONFIG, maxPerImg: o.maxDets },
-          { height: v.imageSizes[i * 2], width: v.imageSizes[i * 2 + 1] },
-        );
+      const perImage = await withTrace(trace, () => decode(binding, images, v, batch.size));
+      perImage.forEach((dets, i) => {
         const [sx, tx, sy, ty] = v.transforms.subarray(i * 4, i * 4 + 4);
         for (let d = 0; d < dets.scores.length; d++) {
           const x1 = (dets.boxes[d * 4] - tx) / sx;
@@ -149,14 +143,67 @@ export async function detect(o: EvaluateOptions): Promise<CocoResultJson[]> {
             score: dets.scores[d],
           });
         }
-      }
+      });
     }
   } finally {
     // A later batch shape makes the training step trace the model again: in its own mode.
-    o.model.train(wasTraining);
+    model.train(wasTraining);
     await loader.close();
   }
   return results;
+}
+
+/** The values of tensors of one trace, computed by one graph run. */
+export async function realizeAll(
+  tensors: readonly Tensor[],
+  backend: Backend,
+): Promise<TensorData[]> {
+  const first = tensors[0];
+  if (first === undefined) return [];
+  return first.trace.realize(
+    tensors.map((t) => t.id),
+    backend,
+  );
+}
+
+/** Detections of every image of the dataset, in COCO results form (original coordinates). */
+export function detect(o: EvaluateOptions): Promise<CocoResultJson[]> {
+  const numClasses = o.model.head.clsWidth;
+  return detectWith(o.model, o, async (binding, images, v, batchSize) => {
+    const levels = o.model.forward(binding, images);
+    const maps = featureMapSizes({ height: v.height, width: v.width }, o.anchors.strides);
+    const priors = gridAnchors(o.anchors, maps);
+    // One realize for every output: each separate one would run the whole forward again.
+    const outputs = await realizeAll(
+      levels.flatMap((l) => [
+        flattenPriors([l.cls], numClasses).sigmoid(),
+        flattenPriors([l.reg], 4),
+      ]),
+      o.backend,
+    );
+    const scores = levels.map((_, l) => outputs[2 * l]);
+    const regs = levels.map((_, l) => outputs[2 * l + 1]);
+    return Array.from({ length: batchSize }, (_, i) => {
+      const perImage = levels.map((_, l) => {
+        const p = priors[l].length / 4;
+        return {
+          scores: scores[l].data.slice(
+            i * p * numClasses,
+            (i + 1) * p * numClasses,
+          ) as Float32Array,
+          regression: regs[l].data.slice(i * p * 4, (i + 1) * p * 4) as Float32Array,
+          priors: priors[l],
+        };
+      });
+      return densePostprocess(
+        perImage,
+        numClasses,
+        { kind: 'delta-xywh', config: UNIT_DELTAS },
+        { ...DENSE_TEST_CONFIG, maxPerImg: o.maxDets },
+        { height: v.imageSizes[i * 2], width: v.imageSizes[i * 2 + 1] },
+      );
+    });
+  });
 }
 
 /** COCO bbox evaluation of the model on the dataset. */

@@ -36,7 +36,8 @@ import {
 } from './build-data.js';
 import { emaPlanOf, retinaNetPlanOf } from './build-detector.js';
 import { RunPlanError } from './errors.js';
-import { evaluateDetector } from './evaluate.js';
+import { fcosPlanOf } from './fcos-detector.js';
+import { encoderPlanOf } from './image-domain-encoder.js';
 import { Declarations, stageRuntime, type StageRuntime } from './stage-runtime.js';
 import { iterationsOf, lrScheduleOf, stageSpecOf, type StageSpec } from './stage-spec.js';
 
@@ -104,6 +105,22 @@ export function checkStageDeclarations(plan: ProgramPlan, specs: readonly StageS
         retinaNetPlanOf(decls.get(s.detector, 'detector', s.at));
         if (s.evaluate !== undefined)
           datasetSourceOf(decls.get(s.evaluate.dataset, 'dataset', s.evaluate.at));
+        break;
+      case 'fcos_box_domain':
+        for (const v of s.views) viewPlanOf(decls.get(v, 'view', s.at));
+        fcosPlanOf(decls.get(s.online, 'detector', s.at));
+        emaPlanOf(decls.get(s.momentum, 'detector', s.at));
+        break;
+      case 'fcos_finetune':
+        viewPlanOf(decls.get(s.view, 'view', s.at));
+        fcosPlanOf(decls.get(s.detector, 'detector', s.at));
+        if (s.evaluate !== undefined)
+          datasetSourceOf(decls.get(s.evaluate.dataset, 'dataset', s.evaluate.at));
+        break;
+      case 'image_domain':
+        for (const v of s.views) viewPlanOf(decls.get(v, 'view', s.at));
+        encoderPlanOf(decls.get(s.online, 'detector', s.at));
+        emaPlanOf(decls.get(s.target, 'detector', s.at));
         break;
       default:
         s satisfies never;
@@ -212,31 +229,27 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
         spec.checkpointEvery === undefined
           ? 0
           : iterationsOf(spec.checkpointEvery, runtime.batchesPerEpoch);
+      const supervised =
+        spec.kind === 'finetune' || spec.kind === 'fcos_finetune' ? spec : undefined;
       const evaluateEvery =
-        spec.kind === 'finetune' && spec.evaluate?.every !== undefined
-          ? iterationsOf(spec.evaluate.every, runtime.batchesPerEpoch)
+        supervised?.evaluate?.every !== undefined
+          ? iterationsOf(supervised.evaluate.every, runtime.batchesPerEpoch)
           : 0;
       const rt = runtime;
       const evaluate = async (step: number) => {
-        if (spec.kind !== 'finetune' || spec.evaluate === undefined || rt.finetune === undefined)
-          return;
-        const e = spec.evaluate;
-        if (e.detector !== spec.detector)
+        if (supervised?.evaluate === undefined || rt.finetune === undefined) return;
+        const e = supervised.evaluate;
+        if (e.detector !== supervised.detector)
           throw new RunPlanError(
-            `evaluate ${e.detector}: the stage trains ${spec.detector}; evaluate that`,
+            `evaluate ${e.detector}: the stage trains ${supervised.detector}; evaluate that`,
             e.at,
           );
         const dataset = await openDeclaredDataset(decls.get(e.dataset, 'dataset', e.at), warnings);
         say(
           `${spec.name}: evaluating ${e.detector} on ${e.dataset} (${dataset.samples.length} images)`,
         );
-        const report = await evaluateDetector({
-          model: rt.finetune.model,
-          weights: rt.finetune.weights(),
-          anchors: rt.finetune.plan.anchors,
+        const report = await rt.finetune.evaluate({
           dataset,
-          view: rt.finetune.view,
-          canvas: canvasFor(dataset, [rt.finetune.view]),
           seed: o.seed,
           maxDets: e.maxDets,
           backend: o.backend,
@@ -256,7 +269,7 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
         o.out(formatPerCategory(report));
       };
       say(
-        `${spec.name}: ${spec.kind === 'box_domain' ? 'box-domain pre-training' : 'fine-tuning'}, ${totalSteps} steps of ${spec.data.batch} images`,
+        `${spec.name}: ${supervised !== undefined ? 'fine-tuning' : spec.kind === 'image_domain' ? 'image-domain pre-training (BYOL)' : 'box-domain pre-training'}, ${totalSteps} steps of ${spec.data.batch} images`,
       );
       const from =
         resumeFrom !== undefined && resumeFrom.meta.stage === spec.name ? resumeFrom : undefined;

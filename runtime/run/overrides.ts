@@ -18,6 +18,7 @@ import type {
   StepPlan,
 } from '../../compiler/lower/plan.js';
 import { builtins } from '../../compiler/check/builtins/index.js';
+import { clauseSignatures } from '../../compiler/check/builtins/stage.js';
 import { OverrideError } from './errors.js';
 
 type Obj = { readonly [key: string]: ConfigValue };
@@ -136,7 +137,16 @@ function overrideStage(
       if (typeof next !== 'number') throw new OverrideError(`--set ${where}: a weight is a number`);
       return { ...s, weight: next };
     }
-    if (s.op === 'clause') return { ...s, args: setIn(s.args, rest, next, where) };
+    if (s.op === 'clause') {
+      // A clause's missing optional argument may be set, but only one its signature has.
+      const params = (clauseSignatures[s.clause]?.params ?? []).map((p) => p.name);
+      const [arg] = rest;
+      if (isObj(s.args) && !(arg in s.args) && !params.includes(arg))
+        throw new OverrideError(`--set ${where}: the ${s.clause} clause has no argument ${arg}`, {
+          hint: `its arguments: ${params.join(', ') || 'none'}`,
+        });
+      return { ...s, args: setIn(s.args, rest, next, where) };
+    }
     if (s.op === 'view') return { ...s, value: setIn(s.value, rest, next, where) };
     // let/match/loss: only the call's constant arguments (args of the planned call).
     if (!isObj(s.value) || !isObj(s.value.args))

@@ -10,8 +10,8 @@ import type { Dataset } from '../data/dataset.js';
 import type { Batch } from '../data/loader/batch.js';
 import { DataLoader } from '../data/loader/loader.js';
 import type { DataWarnings } from '../data/warnings.js';
-import type { DenseDetector } from '../models/detector.js';
-import type { RetinaHead } from '../models/retina-head.js';
+import type { BboxEvalReport } from '../eval/coco-eval.js';
+import type { Module } from '../nn/module.js';
 import { Rng } from '../rng.js';
 import type { Backend } from '../tensor/backend.js';
 import {
@@ -34,14 +34,12 @@ import {
   withProposals,
   type ViewPlan,
 } from './build-data.js';
-import {
-  buildRetinaNet,
-  emaPlanOf,
-  retinaNetPlanOf,
-  type RetinaNetPlan,
-} from './build-detector.js';
+import { buildRetinaNet, emaPlanOf, retinaNetPlanOf } from './build-detector.js';
 import { RunPlanError, RunUnsupportedError } from './errors.js';
+import { evaluateDetector } from './evaluate.js';
+import { fcosBoxDomainRuntime, fcosFinetuneRuntime } from './fcos-stage-runtime.js';
 import { FinetuneStep, GROUP_DETECTOR, GROUP_DETECTOR_FROZEN } from './finetune-step.js';
+import { imageDomainInitGroups, imageDomainRuntime } from './image-domain-runtime.js';
 import type { BoxDomainStage, FinetuneStage, InitClause, StageSpec } from './stage-spec.js';
 
 /** The plan's declarations by name, with a typed lookup that names what was expected. */
@@ -81,17 +79,20 @@ export interface StageRuntime {
   readonly step: TrainableStep<Batch>;
   readonly loader: DataLoader;
   readonly batchesPerEpoch: number;
-  /** The detector being fine-tuned and its current weights (for evaluation), if supervised. */
+  /** The fine-tuned detector's evaluation (current weights, its view's test scale), if supervised. */
   readonly finetune?: {
-    readonly model: DenseDetector<RetinaHead>;
-    readonly plan: RetinaNetPlan;
     readonly view: ViewPlan;
-    weights(): Map<string, TensorData>;
+    evaluate(o: {
+      readonly dataset: Dataset;
+      readonly seed: number;
+      readonly maxDets: number;
+      readonly backend: Backend;
+    }): Promise<BboxEvalReport>;
   };
 }
 
 /** Renames the box-domain step's fixed loss names to the plan's loss names. */
-class RenamedLossStep<B> implements TrainableStep<B> {
+export class RenamedLossStep<B> implements TrainableStep<B> {
   constructor(
     readonly inner: TrainableStep<B>,
     readonly names: ReadonlyMap<string, string>,
@@ -120,15 +121,15 @@ class RenamedLossStep<B> implements TrainableStep<B> {
   }
 }
 
-function sameNormalisation(a: ViewPlan, b: ViewPlan): boolean {
+export function sameNormalisation(a: ViewPlan, b: ViewPlan): boolean {
   return a.mean.join() === b.mean.join() && a.std.join() === b.std.join();
 }
 
-function maxBoxesOf(dataset: Dataset): number {
+export function maxBoxesOf(dataset: Dataset): number {
   return Math.max(1, ...dataset.samples.map((s) => s.labels.length));
 }
 
-function batchesPerEpoch(dataset: Dataset, batch: number): number {
+export function batchesPerEpoch(dataset: Dataset, batch: number): number {
   // The loader drops images without boxes (dropEmpty) and keeps a short last batch.
   const n = dataset.samples.filter((s) => s.labels.length > 0).length;
   if (n === 0)
@@ -136,7 +137,7 @@ function batchesPerEpoch(dataset: Dataset, batch: number): number {
   return Math.ceil(n / batch);
 }
 
-async function stageDataset(
+export async function stageDataset(
   stage: StageSpec,
   decls: Declarations,
   o: StageRuntimeOptions,
@@ -175,6 +176,7 @@ export function initWeights(
   let prefixes: string[];
   switch (from.kind) {
     case 'finetune':
+    case 'fcos_finetune':
       if (init.source !== undefined && init.source !== from.detector)
         throw new RunPlanError(
           `init: stage ${from.name} trains ${from.detector}, not ${init.source}`,
@@ -182,7 +184,8 @@ export function initWeights(
         );
       prefixes = [GROUP_DETECTOR_FROZEN, GROUP_DETECTOR];
       break;
-    case 'box_domain': {
+    case 'box_domain':
+    case 'fcos_box_domain': {
       const source = init.source ?? from.online;
       if (source !== from.online && source !== from.momentum)
         throw new RunPlanError(
@@ -193,6 +196,9 @@ export function initWeights(
       prefixes = [GROUP_BACKBONE, source === from.online ? GROUP_ONLINE : GROUP_MOMENTUM];
       break;
     }
+    case 'image_domain':
+      prefixes = imageDomainInitGroups(init, from);
+      break;
     default:
       return from satisfies never;
   }
@@ -213,7 +219,7 @@ export function initWeights(
 
 /** Copies `weights` into the model by state name, except names containing a `drop` string. */
 export function loadInitWeights(
-  model: DenseDetector<RetinaHead>,
+  model: Module,
   weights: ReadonlyMap<string, TensorData>,
   drop: readonly string[],
 ): { loaded: number; dropped: number; fresh: number } {
@@ -236,6 +242,7 @@ async function boxDomainRuntime(
   stage: BoxDomainStage,
   decls: Declarations,
   o: StageRuntimeOptions,
+  stages: ReadonlyMap<string, StageSpec>,
 ): Promise<StageRuntime> {
   const onlineDecl = decls.get(stage.online, 'detector', stage.at);
   const plan = retinaNetPlanOf(onlineDecl);
@@ -260,6 +267,8 @@ async function boxDomainRuntime(
     );
   const dataset = await stageDataset(stage, decls, o);
   const model = await buildRetinaNet(plan, Rng.fromSeed(o.seed).child('init', stage.name));
+  // E.g. the backbone of an image-domain stage's encoder (AlignDet's ImageNet stand-in).
+  applyInit(stage, stage.online, model, o, stages, { frozenBackbone: true });
   // RetinaNet's Normal(0.01) head init at a small width makes embeddings ~1e-4 long and the
   // scale-free contrastive loss's gradients ~1e4 (docs/training.md); ×10 leaves the loss unchanged.
   if (plan.headChannels < 256)
@@ -291,10 +300,53 @@ async function boxDomainRuntime(
       [LOSS_REGRESSION, stage.lossNames[1]],
     ]),
   );
-  const loader = new DataLoader({
+  const loader = stageLoader(dataset, views, stage.data.batch, o);
+  return { step, loader, batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch) };
+}
+
+/**
+ * A stage's `init` clause applied to `detector`, the stage's freshly built detector `model` (if the
+ * stage has one). With `frozenBackbone` (box-domain stages) an init that loads nothing is an error:
+ * the backbone stays frozen, so the stage would pre-train on noise.
+ */
+export function applyInit(
+  stage: { readonly name: string; readonly init: InitClause | undefined },
+  detector: string,
+  model: Module,
+  o: StageRuntimeOptions,
+  stages: ReadonlyMap<string, StageSpec>,
+  options: { readonly frozenBackbone?: boolean } = {},
+): void {
+  if (stage.init === undefined) return;
+  if (stage.init.detector !== detector)
+    throw new RunUnsupportedError(
+      `init ${stage.init.detector}: the stage trains ${detector}; init that detector`,
+      stage.init.at,
+    );
+  const weights = initWeights(stage.init, stages.get(stage.init.fromStage), o.runDir);
+  const r = loadInitWeights(model, weights, stage.init.drop);
+  if (options.frozenBackbone === true && r.loaded === 0)
+    throw new RunPlanError(
+      `init ${detector}: no tensor of stage ${stage.init.fromStage}'s checkpoint fits (names or shapes differ)`,
+      stage.init.at,
+      'give both ResNets the same depth and width',
+    );
+  o.say(
+    `${stage.name}: init ${detector} from stage ${stage.init.fromStage}: ${r.loaded} tensors loaded, ${r.dropped} dropped, ${r.fresh} freshly initialised`,
+  );
+}
+
+/** The loader of a stage: its views of every sample (normalised with the first view's mean and std). */
+export function stageLoader(
+  dataset: Dataset,
+  views: readonly ViewPlan[],
+  batch: number,
+  o: StageRuntimeOptions,
+): DataLoader {
+  return new DataLoader({
     dataset,
     views: views.map((v) => v.spec),
-    batchSize: stage.data.batch,
+    batchSize: batch,
     maxBoxes: maxBoxesOf(dataset),
     seed: o.seed,
     mean: views[0].mean,
@@ -302,7 +354,6 @@ async function boxDomainRuntime(
     canvas: canvasFor(dataset, views),
     warnings: o.warnings,
   });
-  return { step, loader, batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch) };
 }
 
 async function finetuneRuntime(
@@ -331,18 +382,7 @@ async function finetuneRuntime(
       plan.at,
     );
   const model = await buildRetinaNet(plan, Rng.fromSeed(o.seed).child('init', stage.name));
-  if (stage.init !== undefined) {
-    if (stage.init.detector !== stage.detector)
-      throw new RunUnsupportedError(
-        `init ${stage.init.detector}: the stage trains ${stage.detector}; init that detector`,
-        stage.init.at,
-      );
-    const weights = initWeights(stage.init, stages.get(stage.init.fromStage), o.runDir);
-    const r = loadInitWeights(model, weights, stage.init.drop);
-    o.say(
-      `${stage.name}: init ${plan.name} from stage ${stage.init.fromStage}: ${r.loaded} tensors loaded, ${r.dropped} dropped, ${r.fresh} freshly initialised`,
-    );
-  }
+  applyInit(stage, stage.detector, model, o, stages);
   const step = new FinetuneStep({
     model,
     anchors: plan.anchors,
@@ -357,22 +397,22 @@ async function finetuneRuntime(
     ...(stage.clipNorm === undefined ? {} : { clipNorm: stage.clipNorm }),
     backend: o.backend,
   });
-  const loader = new DataLoader({
-    dataset,
-    views: [view.spec],
-    batchSize: stage.data.batch,
-    maxBoxes: maxBoxesOf(dataset),
-    seed: o.seed,
-    mean: view.mean,
-    std: view.std,
-    canvas: canvasFor(dataset, [view]),
-    warnings: o.warnings,
-  });
   return {
     step,
-    loader,
+    loader: stageLoader(dataset, [view], stage.data.batch, o),
     batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch),
-    finetune: { model, plan, view, weights: () => step.weights() },
+    finetune: {
+      view,
+      evaluate: (e) =>
+        evaluateDetector({
+          ...e,
+          model,
+          weights: step.weights(),
+          anchors: plan.anchors,
+          view,
+          canvas: canvasFor(e.dataset, [view]),
+        }),
+    },
   };
 }
 
@@ -385,9 +425,15 @@ export function stageRuntime(
 ): Promise<StageRuntime> {
   switch (stage.kind) {
     case 'box_domain':
-      return boxDomainRuntime(stage, decls, o);
+      return boxDomainRuntime(stage, decls, o, stages);
+    case 'image_domain':
+      return imageDomainRuntime(stage, decls, o);
     case 'finetune':
       return finetuneRuntime(stage, decls, o, stages);
+    case 'fcos_finetune':
+      return fcosFinetuneRuntime(stage, decls, o, stages);
+    case 'fcos_box_domain':
+      return fcosBoxDomainRuntime(stage, decls, o, stages);
     default:
       return stage satisfies never;
   }

@@ -12,6 +12,12 @@ import type { Schedule, Warmup } from '../optim/schedules.js';
 import type { OptimizerSpec } from '../optim/train-step.js';
 import { ConfigReader, type Quantity } from './config-values.js';
 import { RunUnsupportedError } from './errors.js';
+import { imageDomainSpecOf, type ImageDomainStage } from './image-domain-spec.js';
+import {
+  fcosStageSpecOf,
+  type FcosBoxDomainStage,
+  type FcosFinetuneStage,
+} from './fcos-stage-spec.js';
 
 /** A length in iterations or epochs, resolved once the stage's batches per epoch are known. */
 export type Length = Quantity;
@@ -24,14 +30,15 @@ export interface DataClause {
 
 export interface LrPlan {
   readonly base: number;
-  readonly warmup: { readonly length: Length; readonly ratio: number } | undefined;
+  readonly warmup:
+    { readonly length: Length; readonly ratio: number; readonly constant: boolean } | undefined;
   readonly schedule:
     | { readonly kind: 'constant' }
     | { readonly kind: 'step'; readonly at: readonly Length[]; readonly gamma: number }
     | { readonly kind: 'cosine'; readonly minRatio: number };
 }
 
-interface CommonStage {
+export interface CommonStage {
   readonly name: string;
   readonly at: string;
   readonly data: DataClause;
@@ -55,6 +62,8 @@ export interface BoxDomainStage extends CommonStage {
   readonly tau: number;
   /** The plan's names of the two loss terms (contrastive, regression). */
   readonly lossNames: readonly [string, string];
+  /** `init online, from: image_domain_stage, …`: backbone weights of an earlier stage. */
+  readonly init: InitClause | undefined;
 }
 
 export interface EvaluateClause {
@@ -86,18 +95,19 @@ export interface FinetuneStage extends CommonStage {
   readonly evaluate: EvaluateClause | undefined;
 }
 
-export type StageSpec = BoxDomainStage | FinetuneStage;
+export type StageSpec =
+  BoxDomainStage | FinetuneStage | FcosFinetuneStage | FcosBoxDomainStage | ImageDomainStage;
 
-type Clause = Extract<StepPlan, { op: 'clause' }>;
+export type Clause = Extract<StepPlan, { op: 'clause' }>;
 
-function argsOf(r: ConfigReader, v: ConfigValue): Readonly<Record<string, ConfigValue>> {
+export function argsOf(r: ConfigReader, v: ConfigValue): Readonly<Record<string, ConfigValue>> {
   if (typeof v === 'object' && v !== null && !Array.isArray(v))
     return v as Readonly<Record<string, ConfigValue>>;
   return r.fail(`expected named arguments, got ${JSON.stringify(v)}`);
 }
 
 /** The call and arguments of a `let`/`match`/`loss` step value (plan: {expr, call, args}). */
-function callOf(step: Exclude<StepPlan, Clause>): {
+export function callOf(step: Exclude<StepPlan, Clause>): {
   call: string;
   args: Readonly<Record<string, ConfigValue>>;
   expr: string;
@@ -161,15 +171,16 @@ function lrOf(r: ConfigReader, args: Readonly<Record<string, ConfigValue>>, base
   let warmup: LrPlan['warmup'];
   if (args.warmup !== undefined) {
     const w = r.block(args.warmup, 'warmup');
-    if (w.block !== 'linear_warmup')
+    if (w.block !== 'linear_warmup' && w.block !== 'constant_warmup')
       throw new RunUnsupportedError(
-        `stage ${r.what}: ${w.block}(…) warmup is not supported yet`,
+        `${r.what}: ${w.block}(…) warmup is not supported yet`,
         r.at,
-        'use linear_warmup(…)',
+        'use linear_warmup(…) or constant_warmup(…)',
       );
     warmup = {
       length: r.quantity(w.args.length, 'warmup length'),
       ratio: r.number(w.args.ratio, 'ratio', 0.001),
+      constant: w.block === 'constant_warmup',
     };
   }
   let schedule: LrPlan['schedule'] = { kind: 'constant' };
@@ -188,7 +199,7 @@ function lrOf(r: ConfigReader, args: Readonly<Record<string, ConfigValue>>, base
   return { base, warmup, schedule };
 }
 
-function assignerOf(
+export function assignerOf(
   r: ConfigReader,
   args: Readonly<Record<string, ConfigValue>>,
 ): MaxIoUAssignerConfig {
@@ -198,6 +209,85 @@ function assignerOf(
     minPosIou: r.number(args.min_pos, 'min_pos', 0),
     matchLowQuality: r.boolean(args.low_quality, 'low_quality', true),
   };
+}
+
+/** The `init` clause of a supervised stage, if any. */
+export function initClauseOf(
+  stageName: string,
+  clauses: ReadonlyMap<string, Clause>,
+): InitClause | undefined {
+  const initStep = clauses.get('init');
+  if (initStep === undefined) return undefined;
+  const ir = new ConfigReader(`stage ${stageName}, init`, initStep.at);
+  const a = argsOf(ir, initStep.args);
+  if (!ir.isRef(a.from))
+    throw new RunUnsupportedError(
+      `stage ${stageName}: init from a checkpoint file is not supported yet`,
+      initStep.at,
+      'init from an earlier stage of the pipeline',
+    );
+  return {
+    detector: ir.ref(a.detector, 'detector'),
+    fromStage: ir.ref(a.from, 'from'),
+    source: a.source === undefined ? undefined : ir.ref(a.source, 'source'),
+    drop: a.drop === undefined ? [] : ir.strings(a.drop, 'drop'),
+    at: initStep.at,
+  };
+}
+
+/** The `evaluate` clause of a supervised stage, if any (COCO mAP only). */
+export function evaluateClauseOf(
+  stageName: string,
+  clauses: ReadonlyMap<string, Clause>,
+): EvaluateClause | undefined {
+  const evalStep = clauses.get('evaluate');
+  if (evalStep === undefined) return undefined;
+  const er = new ConfigReader(`stage ${stageName}, evaluate`, evalStep.at);
+  const a = argsOf(er, evalStep.args);
+  const metric = er.block(a.metric, 'metric');
+  if (metric.block !== 'coco_map')
+    throw new RunUnsupportedError(
+      `stage ${stageName}: metric ${metric.block}(…) is not supported yet`,
+      evalStep.at,
+      'use coco_map()',
+    );
+  return {
+    detector: er.ref(a.detector, 'detector'),
+    dataset: er.ref(a.data, 'data'),
+    every: a.every === undefined ? undefined : er.quantity(a.every, 'every'),
+    maxDets: er.integer(metric.args.max_dets, 'max_dets', 100),
+    at: evalStep.at,
+  };
+}
+
+/**
+ * The online and momentum detectors of a two-view stage: `let q = online(v1)` and
+ * `let k = no_grad(momentum(v2))` with `momentum` an `ema(…)` declaration. Lets that call one of
+ * `helpers` (derived target tensors) are not branches.
+ */
+export function boxDomainBranchesOf(
+  stage: StagePlan,
+  lets: readonly Extract<StepPlan, { op: 'let' }>[],
+  emaNames: ReadonlySet<string>,
+  helpers: ReadonlySet<string> = new Set(),
+): { online: string; momentum: string } {
+  const byCall = lets
+    .filter((l) => !helpers.has(String((l.value as { call?: unknown } | null)?.call)))
+    .map((l) => ({ step: l, ...callOf(l) }));
+  const momentumLet = byCall.find((l) => l.call === 'no_grad');
+  const onlineLet = byCall.find((l) => l.call !== 'no_grad');
+  if (momentumLet === undefined || onlineLet === undefined)
+    throw new RunUnsupportedError(
+      `stage ${stage.name}: a box-domain stage needs \`let q = online(v1)\` and \`let k = no_grad(momentum(v2))\``,
+      stage.at,
+    );
+  const momentum = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(/.exec(String(momentumLet.args['0']))?.[1];
+  if (momentum === undefined || !emaNames.has(momentum))
+    throw new RunUnsupportedError(
+      `stage ${stage.name}: let ${momentumLet.step.name} must call an ema(…) detector under no_grad`,
+      momentumLet.step.at,
+    );
+  return { online: onlineLet.call, momentum };
 }
 
 /** Reads one stage of the plan; `emaNames` are the declared `ema(…)` detectors. */
@@ -284,23 +374,22 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
     if (l === undefined) return r.fail(`has no ${name} loss`);
     return l;
   };
+  if (matches.some((m) => (m.value as { call?: unknown } | null)?.call === 'fcos_assign'))
+    return fcosStageSpecOf({
+      stage,
+      common,
+      views,
+      lets,
+      matches,
+      losses: lossCalls,
+      clauses,
+      emaNames,
+    });
   if (views.length === 2 && calls === 'box_infonce + l1') {
     const [v1, v2] = views.map((v) =>
       new ConfigReader(`view ${v.name}`, v.at).ref(v.value, 'view'),
     );
-    const byCall = lets.map((l) => ({ step: l, ...callOf(l) }));
-    const momentumLet = byCall.find((l) => l.call === 'no_grad');
-    const onlineLet = byCall.find((l) => l.call !== 'no_grad');
-    if (momentumLet === undefined || onlineLet === undefined)
-      return r.fail(
-        'a box-domain stage needs `let q = online(v1)` and `let k = no_grad(momentum(v2))`',
-      );
-    const momentum = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(/.exec(String(momentumLet.args['0']))?.[1];
-    if (momentum === undefined || !emaNames.has(momentum))
-      throw new RunUnsupportedError(
-        `stage ${stage.name}: let ${momentumLet.step.name} must call an ema(…) detector under no_grad`,
-        momentumLet.step.at,
-      );
+    const { online, momentum } = boxDomainBranchesOf(stage, lets, emaNames);
     const contrast = lossOf('box_infonce');
     const reg = lossOf('l1');
     for (const l of [contrast, reg])
@@ -322,8 +411,9 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
     return {
       ...common,
       kind: 'box_domain',
+      init: initClauseOf(stage.name, clauses),
       views: [v1, v2],
-      online: onlineLet.call,
+      online,
       momentum,
       assigner: assignerOf(mr, mq.args),
       sample,
@@ -353,45 +443,8 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
     const focal = lossOf('sigmoid_focal');
     const reg = lossOf('l1');
     const fr = new ConfigReader(`loss ${focal.step.name}`, focal.step.at);
-    const initStep = clauses.get('init');
-    let init: InitClause | undefined;
-    if (initStep !== undefined) {
-      const ir = clauseReader(initStep);
-      const a = argsOf(ir, initStep.args);
-      if (!ir.isRef(a.from))
-        throw new RunUnsupportedError(
-          `stage ${stage.name}: init from a checkpoint file is not supported yet`,
-          initStep.at,
-          'init from an earlier stage of the pipeline',
-        );
-      init = {
-        detector: ir.ref(a.detector, 'detector'),
-        fromStage: ir.ref(a.from, 'from'),
-        source: a.source === undefined ? undefined : ir.ref(a.source, 'source'),
-        drop: a.drop === undefined ? [] : ir.strings(a.drop, 'drop'),
-        at: initStep.at,
-      };
-    }
-    const evalStep = clauses.get('evaluate');
-    let evaluate: EvaluateClause | undefined;
-    if (evalStep !== undefined) {
-      const er = clauseReader(evalStep);
-      const a = argsOf(er, evalStep.args);
-      const metric = er.block(a.metric, 'metric');
-      if (metric.block !== 'coco_map')
-        throw new RunUnsupportedError(
-          `stage ${stage.name}: metric ${metric.block}(…) is not supported yet`,
-          evalStep.at,
-          'use coco_map()',
-        );
-      evaluate = {
-        detector: er.ref(a.detector, 'detector'),
-        dataset: er.ref(a.data, 'data'),
-        every: a.every === undefined ? undefined : er.quantity(a.every, 'every'),
-        maxDets: er.integer(metric.args.max_dets, 'max_dets', 100),
-        at: evalStep.at,
-      };
-    }
+    const init = initClauseOf(stage.name, clauses);
+    const evaluate = evaluateClauseOf(stage.name, clauses);
     return {
       ...common,
       kind: 'finetune',
@@ -406,12 +459,25 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
       evaluate,
     };
   }
+  if (views.length === 2 && lossCalls.length > 0 && lossCalls.every((l) => l.call === 'byol'))
+    return imageDomainSpecOf(
+      stage,
+      common,
+      views.map((v) => ({
+        name: v.name,
+        view: new ConfigReader(`view ${v.name}`, v.at).ref(v.value, 'view'),
+      })),
+      lets.map((l) => ({ step: l, ...callOf(l) })),
+      lossCalls,
+      initClauseOf(stage.name, clauses),
+      emaNames,
+    );
   throw new RunUnsupportedError(
-    `stage ${stage.name}: the runner executes box-domain stages (two views, box_infonce + l1) and ` +
+    `stage ${stage.name}: the runner executes image-domain stages (two views, byol), box-domain stages (two views, box_infonce + l1) and ` +
       `supervised RetinaNet stages (one view, sigmoid_focal + l1); this stage has ${views.length} ` +
       `view(s) and losses ${calls || 'none'}`,
     stage.at,
-    'image-domain (BYOL/MoCo), FCOS, Faster R-CNN and DETR stages are not wired to the runner yet',
+    'FCOS stages match with fcos_assign(…), image-domain stages use byol(…) losses; MoCo, Faster R-CNN and DETR stages are not wired to the runner yet',
   );
 }
 
@@ -448,6 +514,12 @@ export function lrScheduleOf(
     schedule,
     ...(lr.warmup === undefined
       ? {}
-      : { warmup: { iterations: it(lr.warmup.length), startFactor: lr.warmup.ratio } }),
+      : {
+          warmup: {
+            iterations: it(lr.warmup.length),
+            startFactor: lr.warmup.ratio,
+            ...(lr.warmup.constant ? { kind: 'constant' as const } : {}),
+          },
+        }),
   };
 }

@@ -12,7 +12,9 @@
 //
 // The backbone is stored once and both branches read it, so it is bit-identical in f_q and f_k and
 // never receives a gradient or weight decay. The momentum detector holds only the non-backbone
-// parameters. Flow: batch → targets (box-targets.ts) → **traced step** → Backend.
+// parameters. The matching and the loss terms are the family's objective (box-domain-objective.ts:
+// RetinaNet, above, by default; FCOS in fcos-box-domain.ts); the rest of the step is shared.
+// Flow: batch → targets (objective) → **traced step** → Backend.
 
 import type { TensorData } from '../cpu/tensor-data.js';
 import { allocate } from '../cpu/tensor-data.js';
@@ -23,7 +25,14 @@ import { cosineMomentum } from '../optim/schedules.js';
 import type { OptimizerSpec } from '../optim/train-step.js';
 import type { Backend } from '../tensor/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { sampledRows, viewTargets, type MatchingConfig, type ViewTargets } from './box-targets.js';
+import {
+  LOSS_CONTRAST,
+  LOSS_REGRESSION,
+  RetinaNetObjective,
+  type BoxDomainHeadOutput,
+  type BoxDomainObjective,
+} from './box-domain-objective.js';
+import type { MatchingConfig, ViewTargets } from './box-targets.js';
 import type { TensorGroups } from './checkpoint.js';
 import { TrainSetupError } from './errors.js';
 import type { LoweredLoss } from './lowered-loss.js';
@@ -47,26 +56,36 @@ export interface BoxDomainDetector {
   backbone(params: TensorMap, images: Tensor): Tensor[];
   /**
    * Neck + head on backbone features: per-anchor embeddings `[B, N, D]` (the projector output)
-   * and box deltas `[B, N, 4]`, N flattened level-major, then location, then anchor.
+   * and box deltas `[B, N, 4]` (FCOS: distances, and centerness `[B, N, 1]`), N flattened
+   * level-major, then location, then anchor.
    */
-  head(params: TensorMap, features: readonly Tensor[]): { embeddings: Tensor; deltas: Tensor };
+  head(params: TensorMap, features: readonly Tensor[]): BoxDomainHeadOutput;
   /** Feature map sizes of a canvas (default: ceil division by each anchor stride). */
   featureMaps?(height: number, width: number): FeatureMapSize[];
 }
 
-export interface BoxDomainConfig {
+interface BoxDomainCommonConfig {
   readonly detector: BoxDomainDetector;
-  readonly matching: MatchingConfig;
   readonly optimizer: OptimizerSpec;
   /** Clip the online gradients to this global L2 norm before the update (DETR: 0.1). */
   readonly clipNorm?: number;
   /** EMA base momentum m0 (0.996 in the reference). */
   readonly baseMomentum: number;
-  /** `box_infonce(q, lq, vq, k, lk, vk, tau)` and `l1(pred, target, weight, avg)`, lowered. */
-  readonly contrastive: LoweredLoss;
-  readonly regression: LoweredLoss;
   readonly backend: Backend;
 }
+
+/** RetinaNet's matching and losses (the default objective), or another family's objective. */
+export type BoxDomainConfig = BoxDomainCommonConfig &
+  (
+    | {
+        readonly matching: MatchingConfig;
+        /** `box_infonce(q, lq, vq, k, lk, vk, tau)` and `l1(pred, target, weight, avg)`, lowered. */
+        readonly contrastive: LoweredLoss;
+        readonly regression: LoweredLoss;
+        readonly objective?: undefined;
+      }
+    | { readonly objective: BoxDomainObjective }
+  );
 
 /** Checkpoint group prefixes; the online and target names follow the reference's wrapper. */
 export const GROUP_ONLINE = 'online_backbone.';
@@ -74,8 +93,7 @@ export const GROUP_MOMENTUM = 'target_backbone.';
 export const GROUP_BACKBONE = 'online_backbone.backbone.';
 export const GROUP_OPTIMIZER = 'optimizer.';
 
-export const LOSS_CONTRAST = 'contrast';
-export const LOSS_REGRESSION = 'reg_l1';
+export { LOSS_CONTRAST, LOSS_REGRESSION };
 
 function zerosLike(t: TensorData): TensorData {
   return { shape: t.shape, dtype: t.dtype, data: allocate(t.dtype, t.data.length) };
@@ -86,15 +104,20 @@ export class BoxDomainStep implements TrainableStep<Batch> {
   momentum: Map<string, TensorData>;
   readonly backbone: Map<string, TensorData>;
   optimizerState: Map<string, TensorData>;
+  readonly objective: BoxDomainObjective;
   readonly #traced = new TracedStepCache();
-  /** Targets of the last step, for tests and debugging. */
-  lastTargets: readonly [ViewTargets, ViewTargets] | undefined;
 
   constructor(
     readonly config: BoxDomainConfig,
     backbone: ReadonlyMap<string, TensorData>,
     online: ReadonlyMap<string, TensorData>,
   ) {
+    this.objective =
+      config.objective ??
+      new RetinaNetObjective(config.matching, config.contrastive, config.regression, (b, c) =>
+        // Through the step's own method, so a subclass can supply the matching (tests do).
+        this.targets(b, c),
+      );
     this.backbone = new Map(backbone);
     this.online = new Map(online);
     // f_k starts as an exact copy of f_q (§3.1).
@@ -120,7 +143,7 @@ export class BoxDomainStep implements TrainableStep<Batch> {
       optimizer: this.config.optimizer,
       clipNorm: this.config.clipNorm ?? null,
       baseMomentum: this.config.baseMomentum,
-      matching: this.config.matching,
+      ...this.objective.settings(),
       online: shapes(this.online),
       backbone: shapes(this.backbone),
     };
@@ -160,51 +183,38 @@ export class BoxDomainStep implements TrainableStep<Batch> {
   #featureMaps(height: number, width: number): FeatureMapSize[] {
     return (
       this.config.detector.featureMaps?.(height, width) ??
-      featureMapSizes({ height, width }, this.config.matching.anchors.strides)
+      featureMapSizes({ height, width }, this.objective.strides)
     );
   }
 
-  /** Host matching of both views (each against its own boxes). */
+  /** RetinaNet's host matching of both views (each against its own boxes), for tests. */
   targets(batch: Batch, ctx: StepContext): [ViewTargets, ViewTargets] {
-    if (batch.views.length < 2)
-      throw new TrainSetupError(
-        `box-domain training needs two views per sample, got ${batch.views.length}`,
-      );
-    const [t1, t2] = [0, 1].map((v) =>
-      viewTargets(
-        batch,
-        v,
-        this.config.matching,
-        ctx.rng,
-        this.#featureMaps(batch.views[v].height, batch.views[v].width),
-      ),
-    );
-    return [t1, t2];
+    if (!(this.objective instanceof RetinaNetObjective))
+      throw new TrainSetupError("targets() is the RetinaNet objective's view targets");
+    return this.objective.viewTargets(batch, ctx, (v) => this.#viewMaps(batch, v));
+  }
+
+  /** Targets of the last step (RetinaNet), for tests and debugging. */
+  get lastTargets(): readonly [ViewTargets, ViewTargets] | undefined {
+    return this.objective instanceof RetinaNetObjective ? this.objective.lastTargets : undefined;
+  }
+
+  #viewMaps(batch: Batch, view: number): FeatureMapSize[] {
+    return this.#featureMaps(batch.views[view].height, batch.views[view].width);
   }
 
   async run(batch: Batch, ctx: StepContext): Promise<StepResult> {
     const dataStart = performance.now();
-    const [t1, t2] = this.targets(batch, ctx);
-    this.lastTargets = [t1, t2];
+    if (batch.views.length < 2)
+      throw new TrainSetupError(
+        `box-domain training needs two views per sample, got ${batch.views.length}`,
+      );
     const b = batch.size;
     const [v1, v2] = batch.views;
-    const num = this.config.matching.sampler.num;
-    const r1 = sampledRows(t1, b, num);
-    const r2 = sampledRows(t2, b, num);
-    const rows1 = b * r1.perImage;
-    const rows2 = b * r2.perImage;
     const batchValues = new Map<string, TensorData>([
       ['view1', { shape: [b, 3, v1.height, v1.width], dtype: 'f32', data: v1.images }],
       ['view2', { shape: [b, 3, v2.height, v2.width], dtype: 'f32', data: v2.images }],
-      ['rows1', { shape: [rows1], dtype: 'i32', data: r1.index }],
-      ['labels1', { shape: [rows1], dtype: 'i32', data: r1.labels }],
-      ['sampled1', { shape: [rows1], dtype: 'bool', data: r1.valid }],
-      ['rows2', { shape: [rows2], dtype: 'i32', data: r2.index }],
-      ['labels2', { shape: [rows2], dtype: 'i32', data: r2.labels }],
-      ['sampled2', { shape: [rows2], dtype: 'bool', data: r2.valid }],
-      ['reg_targets', { shape: [rows1, 4], dtype: 'f32', data: r1.regTargets }],
-      ['reg_weights', { shape: [rows1], dtype: 'f32', data: r1.regWeights }],
-      ['num_pos', { shape: [], dtype: 'f32', data: Float32Array.of(t1.numPositives) }],
+      ...this.objective.targets(batch, ctx, (v) => this.#viewMaps(batch, v)),
     ]);
     const { traced, spec } = this.#trace(batchValues);
     const dataSeconds = (performance.now() - dataStart) / 1000;
@@ -266,24 +276,6 @@ export class BoxDomainStep implements TrainableStep<Batch> {
     const out1 = det.head(params, f1);
     // f_k: the momentum copy of neck + head, no gradient (§3.1).
     const out2 = trace.noGrad(() => det.head(ema, f2));
-    const d = out1.embeddings.shape[2];
-    // Only the sampled anchors' rows enter the losses (gathered; padding rows are masked).
-    const q = out1.embeddings.reshape([-1, d]).takeRows(get('rows1'));
-    const k = out2.embeddings.reshape([-1, d]).takeRows(get('rows2'));
-    const contrast = this.config.contrastive.call({
-      q,
-      lq: get('labels1'),
-      vq: get('sampled1'),
-      k,
-      lk: get('labels2'),
-      vk: get('sampled2'),
-    });
-    const reg = this.config.regression.call({
-      pred: out1.deltas.reshape([-1, 4]).takeRows(get('rows1')),
-      target: get('reg_targets'),
-      weight: get('reg_weights'),
-      avg: get('num_pos'),
-    });
-    return { [LOSS_CONTRAST]: contrast, [LOSS_REGRESSION]: reg };
+    return this.objective.losses(out1, out2, get);
   }
 }

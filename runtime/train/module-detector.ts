@@ -1,15 +1,17 @@
-// Wraps a runtime/models dense detector (ResNet → FPN → RetinaNet head with the AlignDet projector)
-// as the box-domain step's `BoxDomainDetector`, and splits its weights into the step's tensor
-// groups: the backbone (parameters and BN buffers, frozen, shared by f_q and f_k) and the online
-// neck + head (trainable). Names are the module tree's state-dict names under mmdet's prefixes
+// Wraps a runtime/models dense detector (ResNet → FPN → RetinaNet or FCOS head with the AlignDet
+// projector; FCOS adds its centerness) as the box-domain step's `BoxDomainDetector`, and splits its
+// weights into the step's tensor groups: the backbone (parameters and BN buffers, frozen, shared
+// by f_q and f_k) and the online neck + head (trainable). Names are the module tree's state-dict names under mmdet's prefixes
 // (`backbone.`, `neck.`, `bbox_head.`), so checkpoints keep mmdetection's naming.
 // Flow: runtime/models blocks → **adapter** → box-domain step (traced) → Backend.
 
 import type { TensorData } from '../cpu/tensor-data.js';
 import { flattenPriors } from '../models/dense-outputs.js';
 import type { DenseDetector } from '../models/detector.js';
+import type { FcosHead } from '../models/fcos-head.js';
 import type { RetinaHead } from '../models/retina-head.js';
 import { ParameterBinding } from '../nn/binding.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { NamedParameter } from '../nn/module.js';
 import type { BoxDomainDetector, TensorMap } from './box-domain-step.js';
 import { TrainSetupError } from './errors.js';
@@ -51,7 +53,9 @@ function bindAll(
  * The box-domain view of `model` (a RetinaNet whose head ends in a projector). The backbone is put
  * in eval mode (frozen: BN uses its running statistics, spec §2 `norm_eval`).
  */
-export function boxDomainDetectorOf(model: DenseDetector<RetinaHead>): ModuleBoxDomainParts {
+export function boxDomainDetectorOf(
+  model: DenseDetector<RetinaHead> | DenseDetector<FcosHead>,
+): ModuleBoxDomainParts {
   if (model.head.options.classifier.kind !== 'projector')
     throw new TrainSetupError(
       'box-domain pre-training needs a head whose classifier is a projector, not logits',
@@ -75,7 +79,9 @@ export function boxDomainDetectorOf(model: DenseDetector<RetinaHead>): ModuleBox
       const first = features[0];
       if (first === undefined) throw new TrainSetupError('the backbone returned no feature maps');
       const b = bindAll(new ParameterBinding(first.trace), onlineEntries, params);
-      const levels = model.head.forward(b, model.neck.forward(b, features));
+      const levels: readonly { cls: Tensor; reg: Tensor; centerness?: Tensor }[] =
+        model.head.forward(b, model.neck.forward(b, features));
+      const centerness = levels.map((l) => l.centerness).filter((c) => c !== undefined);
       return {
         embeddings: flattenPriors(
           levels.map((l) => l.cls),
@@ -85,6 +91,9 @@ export function boxDomainDetectorOf(model: DenseDetector<RetinaHead>): ModuleBox
           levels.map((l) => l.reg),
           4,
         ),
+        ...(centerness.length === levels.length
+          ? { centerness: flattenPriors(centerness, 1) }
+          : {}),
       };
     },
   };

@@ -23,12 +23,12 @@ describe('alignc run (executable)', () => {
     expect(alignc(['--help']).stdout).toMatch(/\n\s+run\s/);
   });
 
-  it('refuses a stage it cannot execute, at its file:line:col, before making a run directory', () => {
+  it('refuses a pipeline it cannot execute, at its file:line:col, before making a run directory', () => {
     const out = join(root, '.cache', 'run-cli-never-made');
     const r = alignc(['run', 'pipelines/aligndet-fcos.align', '--out', out]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(
-      /^pipelines\/aligndet-fcos\.align:\d+:\d+: error\[E_RUN_UNSUPPORTED\]: stage pretrain:/,
+      /^pipelines\/aligndet-fcos\.align:\d+:\d+: error\[E_RUN_UNSUPPORTED\]: detector online: weights /,
     );
     expect(r.stderr).not.toContain('    at ');
     expect(existsSync(out)).toBe(false);

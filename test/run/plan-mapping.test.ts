@@ -10,7 +10,7 @@ import { packageRoot } from '../../runtime/package-root.js';
 import { proposalSourceOf, viewPlanOf, canvasFor } from '../../runtime/run/build-data.js';
 import { emaPlanOf, retinaNetPlanOf } from '../../runtime/run/build-detector.js';
 import { AlignError } from '../../runtime/errors.js';
-import { stageSpecsOf } from '../../runtime/run/executor.js';
+import { checkStageDeclarations, stageSpecsOf } from '../../runtime/run/executor.js';
 import { applyOverride, parseOverrideValue } from '../../runtime/run/overrides.js';
 import { iterationsOf, lrScheduleOf } from '../../runtime/run/stage-spec.js';
 import { join, relative } from 'node:path';
@@ -144,7 +144,7 @@ describe('--set overrides', () => {
   });
 
   it('changes declarations, stage clauses and loss weights', () => {
-    let plan = applyOverride(defaultPlan, 'online.neck.channels=64');
+    let plan = applyOverride(defaultPlan, 'online.backbone.width=0.25');
     plan = applyOverride(plan, 'ss.top.k=5');
     plan = applyOverride(plan, 'finetune.train.length=3iters');
     plan = applyOverride(plan, 'finetune.optimize.optimizer.lr=0.02');
@@ -170,6 +170,11 @@ describe('--set overrides', () => {
     expect(thrown(() => applyOverride(defaultPlan, 'finetune.trian.length=3iters')).code).toBe(
       'E_RUN_OVERRIDE',
     );
+    expect(
+      thrown(() => applyOverride(defaultPlan, 'finetune.evaluate.everyy=2iters')).message,
+    ).toContain('the evaluate clause has no argument everyy');
+    // A clause's absent optional argument is accepted when its signature has it.
+    expect(() => applyOverride(defaultPlan, 'finetune.evaluate.every=2iters')).not.toThrow();
     expect(thrown(() => applyOverride(defaultPlan, 'channels')).message).toContain(
       'NAME.PARAM=VALUE',
     );
@@ -177,13 +182,12 @@ describe('--set overrides', () => {
 });
 
 describe('what the runner does not support yet', () => {
-  it('refuses an FCOS stage at its location', () => {
-    const e = thrown(() =>
-      stageSpecsOf(planOf(relative(process.cwd(), join(root, 'pipelines', 'aligndet-fcos.align')))),
-    );
+  it("refuses aligndet-fcos's torchvision:// weights at the detector's location", () => {
+    const plan = planOf(relative(process.cwd(), join(root, 'pipelines', 'aligndet-fcos.align')));
+    const e = thrown(() => checkStageDeclarations(plan, stageSpecsOf(plan)));
     expect(e.code).toBe('E_RUN_UNSUPPORTED');
     expect(e.render()).toMatch(
-      /^pipelines\/aligndet-fcos\.align:\d+:\d+: error\[E_RUN_UNSUPPORTED\]: stage /,
+      /^pipelines\/aligndet-fcos\.align:\d+:\d+: error\[E_RUN_UNSUPPORTED\]: detector online: weights "torchvision:\/\/resnet50" cannot be fetched/,
     );
   });
 

@@ -102,6 +102,34 @@ function head(name: string, doc: string, extra: ParamSig[]): BuiltinSig {
   );
 }
 
+/** The image-domain network: its output record is `projection` (and `prediction`) per image. */
+const encoder: BuiltinSig = {
+  name: 'encoder',
+  doc: 'An image-domain network (BYOL): backbone, global average pool of C5, projector, optional predictor.',
+  contexts: ['config'],
+  params: [
+    p('backbone', s.domain('backbone'), 'the feature extractor', { required: true }),
+    p('projector', s.domain('mlp'), 'MLP on the pooled features', { required: true }),
+    p('predictor', s.domain('mlp'), 'MLP on the projection (BYOL online network)'),
+  ],
+  result: (args) => {
+    const out = (name: string) => {
+      const m = args.get(name);
+      return m?.kind === 'value' ? m.props.out : undefined;
+    };
+    const predict = out('predictor');
+    return {
+      kind: 'detector',
+      family: 'encoder',
+      embed: out('projector'),
+      classes: undefined,
+      regClasses: undefined,
+      ...(predict === undefined ? {} : { predict }),
+      ema: false,
+    };
+  },
+};
+
 export const configBuiltins: readonly BuiltinSig[] = [
   // ---- datasets
   block('coco', 'dataset', 'A COCO-format dataset (images + instances JSON).', [
@@ -219,6 +247,10 @@ export const configBuiltins: readonly BuiltinSig[] = [
     p('frozen', s.bool, 'run under no_grad with BN in eval mode (AlignDet pre-training)'),
     p('frozen_stages', s.int, 'stages (stem = 0) with frozen weights', { min: -1, max: 4 }),
     p('norm_eval', s.bool, 'keep BN statistics fixed'),
+    p('width', s.number, 'multiplies every channel count (1 = the standard network)', {
+      min: 0.01,
+      max: 8,
+    }),
   ]),
   block('fpn', 'neck', 'A feature pyramid network.', [
     p('levels', s.range, 'pyramid levels, e.g. 3..7', { required: true, min: 2, max: 7 }),
@@ -269,6 +301,7 @@ export const configBuiltins: readonly BuiltinSig[] = [
   detector('retinanet', 'A RetinaNet detector.'),
   detector('fcos', 'An FCOS detector.'),
   detector('faster_rcnn', 'A Faster R-CNN detector.'),
+  encoder,
   // ---- schedules, optimizers, metrics
   block('cosine', 'schedule', 'Rises from `start` to `end` along a half cosine over the stage.', [
     p('start', s.number, 'value at iteration 0', { required: true, min: 0, max: 1 }),

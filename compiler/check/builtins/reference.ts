@@ -65,6 +65,7 @@ const GROUPS: readonly (readonly [string, readonly string[]])[] = [
       'retinanet',
       'fcos',
       'faster_rcnn',
+      'encoder',
     ],
   ],
   [

@@ -53,6 +53,8 @@ export function detectorOutput(det: AlignType, view: string): AlignType {
       delete fields.deltas;
       fields.distances = tensor('f32', S, 4);
       break;
+    case 'encoder':
+      return encoderOutput(det);
     case 'faster_rcnn':
       fields.rois = tensor('f32', S, 4);
       fields.rpn_anchors = tensor('f32', `R_${view}`, 4);
@@ -66,6 +68,14 @@ export function detectorOutput(det: AlignType, view: string): AlignType {
   if (det.embed !== undefined) fields.embed = tensor('f32', S, det.embed);
   if (det.classes !== undefined) fields.logits = tensor('f32', S, det.classes);
   return record(`${det.family} output`, fields);
+}
+
+/** An encoder on a view: one row per image of the batch (`B`, as the view's image). */
+function encoderOutput(det: Extract<AlignType, { kind: 'detector' }>): AlignType {
+  const fields: Record<string, AlignType> = {};
+  if (det.embed !== undefined) fields.projection = tensor('f32', 'B', det.embed);
+  if (det.predict !== undefined) fields.prediction = tensor('f32', 'B', det.predict);
+  return record('encoder output', fields);
 }
 
 function matchRecord(samples: TensorType | undefined): AlignType {
@@ -115,6 +125,7 @@ export const stageBuiltins: readonly BuiltinSig[] = [
           s.record('retinanet output'),
           s.record('fcos output'),
           s.record('faster_rcnn output'),
+          s.record('encoder output'),
         ),
         'anything',
         { required: true },

@@ -1,0 +1,201 @@
+// An FCOS stage of a plan as runtime objects (the FCOS counterpart of stage-runtime.ts's RetinaNet
+// stages): the data and loader, the FCOS detector (fcos-detector.ts) and the step — the FCOS
+// fine-tuning step (fcos-finetune-step.ts, with `init` from an earlier stage and FCOS evaluation)
+// or runtime/train's box-domain step with the FCOS objective (fcos-box-domain.ts).
+// Flow: FCOS stage spec + declarations → **stage runtime** (loader, step) → runtime/train's loop.
+
+import { FCOS_INF, FCOS_TARGETS, type FcosTargetConfig } from '../detect/fcos-targets.js';
+import type { DenseDetector } from '../models/detector.js';
+import type { FcosHead } from '../models/fcos-head.js';
+import { Rng } from '../rng.js';
+import { BoxDomainStep, LOSS_CONTRAST } from '../train/box-domain-step.js';
+import {
+  FcosBoxDomainObjective,
+  LOSS_FCOS_BOX,
+  LOSS_FCOS_CENTERNESS,
+} from '../train/fcos-box-domain.js';
+import { regressRangesOf } from '../train/fcos-point-targets.js';
+import { LoweredLoss } from '../train/lowered-loss.js';
+import { boxDomainDetectorOf } from '../train/module-detector.js';
+import { canvasFor, viewPlanOf } from './build-data.js';
+import { emaPlanOf } from './build-detector.js';
+import { RunPlanError, RunUnsupportedError } from './errors.js';
+import { buildFcos, fcosPlanOf, type FcosPlan } from './fcos-detector.js';
+import { evaluateFcos } from './fcos-evaluate.js';
+import { FcosFinetuneStep } from './fcos-finetune-step.js';
+import type { FcosBoxDomainStage, FcosFinetuneStage } from './fcos-stage-spec.js';
+import {
+  applyInit,
+  batchesPerEpoch,
+  stageLoader,
+  RenamedLossStep,
+  sameNormalisation,
+  stageDataset,
+  type Declarations,
+  type StageRuntime,
+  type StageRuntimeOptions,
+} from './stage-runtime.js';
+import type { StageSpec } from './stage-spec.js';
+
+/** The FCOS assignment of a stage: its `ranges:` boundaries (or mmdet's) on the head's strides. */
+export function fcosTargetConfigOf(
+  ranges: readonly number[] | undefined,
+  plan: FcosPlan,
+  matchAt: string,
+): FcosTargetConfig {
+  const levels = plan.strides.length;
+  const boundaries = ranges ?? FCOS_TARGETS.regressRanges.map(([low]) => low).slice(0, levels);
+  if (boundaries.length !== levels)
+    throw new RunPlanError(
+      `fcos_assign: ranges has ${boundaries.length} level boundaries but detector ${plan.name} has ${levels} levels (strides ${plan.strides.join(', ')})`,
+      matchAt,
+      `give one lower bound per level, e.g. ranges: [${FCOS_TARGETS.regressRanges
+        .slice(0, levels)
+        .map(([low]) => low)
+        .join(', ')}] (the last level is unbounded)`,
+    );
+  return {
+    strides: plan.strides,
+    regressRanges: regressRangesOf(boundaries, FCOS_INF),
+    centerSampling: false,
+    normOnBbox: false,
+  };
+}
+
+/**
+ * The projector of an FCOS head narrower than 256 channels starts ×10 (both convs): with
+ * Normal(0.01) its embeddings are ~1e-3 long and the scale-free contrastive loss's gradients ~1e3
+ * (docs/training.md, _Known limits_); the loss value is unchanged by it.
+ */
+function widenNarrowProjector(model: DenseDetector<FcosHead>, plan: FcosPlan): void {
+  if (plan.headChannels >= 256) return;
+  for (const { name, parameter } of model.head.state())
+    if (name.startsWith('conv_cls.') && parameter.shape.length === 4)
+      parameter.value = parameter.value!.map((v) => v * 10);
+}
+
+export async function fcosBoxDomainRuntime(
+  stage: FcosBoxDomainStage,
+  decls: Declarations,
+  o: StageRuntimeOptions,
+  stages: ReadonlyMap<string, StageSpec>,
+): Promise<StageRuntime> {
+  const plan = fcosPlanOf(decls.get(stage.online, 'detector', stage.at));
+  if (plan.classifier.kind !== 'projector')
+    throw new RunPlanError(
+      `detector ${plan.name}: box-domain pre-training needs a projector head (embed: mlp(…))`,
+      plan.at,
+    );
+  if (!plan.frozenBackbone)
+    throw new RunUnsupportedError(
+      `detector ${plan.name}: the box-domain step keeps the backbone frozen; write resnet(…, frozen: true)`,
+      plan.at,
+    );
+  if (stage.params !== stage.online)
+    throw new RunUnsupportedError(
+      `stage ${stage.name}: optimize params: ${stage.params}, but the online detector is ${stage.online}`,
+      stage.at,
+    );
+  const ema = emaPlanOf(decls.get(stage.momentum, 'detector', stage.at));
+  if (ema === undefined || ema.online !== stage.online)
+    throw new RunPlanError(`detector ${stage.momentum} must be ema(${stage.online}, …)`, stage.at);
+  const views = stage.views.map((v) => viewPlanOf(decls.get(v, 'view', stage.at)));
+  if (!sameNormalisation(views[0], views[1]))
+    throw new RunUnsupportedError(
+      `stage ${stage.name}: both views must normalise with the same mean and std`,
+      stage.at,
+    );
+  const targets = fcosTargetConfigOf(stage.ranges, plan, stage.matchAt);
+  const dataset = await stageDataset(stage, decls, o);
+  const model = await buildFcos(plan, Rng.fromSeed(o.seed).child('init', stage.name));
+  // E.g. the backbone of an image-domain stage's encoder (AlignDet's ImageNet stand-in).
+  applyInit(stage, stage.online, model, o, stages, { frozenBackbone: true });
+  widenNarrowProjector(model, plan);
+  const parts = boxDomainDetectorOf(model);
+  const inner = new BoxDomainStep(
+    {
+      detector: parts.detector,
+      objective: new FcosBoxDomainObjective(
+        targets,
+        stage.sample,
+        LoweredLoss.fromStd('losses', 'box_infonce', new Map([['tau', stage.tau]])),
+      ),
+      optimizer: stage.optimizer,
+      ...(stage.clipNorm === undefined ? {} : { clipNorm: stage.clipNorm }),
+      baseMomentum: ema.start,
+      backend: o.backend,
+    },
+    parts.backbone,
+    parts.online,
+  );
+  const step = new RenamedLossStep(
+    inner,
+    new Map([
+      [LOSS_CONTRAST, stage.lossNames[0]],
+      [LOSS_FCOS_BOX, stage.lossNames[1]],
+      [LOSS_FCOS_CENTERNESS, stage.lossNames[2]],
+    ]),
+  );
+  const loader = stageLoader(dataset, views, stage.data.batch, o);
+  return { step, loader, batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch) };
+}
+
+export async function fcosFinetuneRuntime(
+  stage: FcosFinetuneStage,
+  decls: Declarations,
+  o: StageRuntimeOptions,
+  stages: ReadonlyMap<string, StageSpec>,
+): Promise<StageRuntime> {
+  const plan = fcosPlanOf(decls.get(stage.detector, 'detector', stage.at));
+  if (plan.classifier.kind !== 'logits')
+    throw new RunPlanError(
+      `detector ${plan.name}: fine-tuning needs classes: K in its head`,
+      plan.at,
+    );
+  if (stage.params !== stage.detector)
+    throw new RunUnsupportedError(
+      `stage ${stage.name}: optimize params: ${stage.params}, but the stage runs ${stage.detector}`,
+      stage.at,
+    );
+  const targets = fcosTargetConfigOf(stage.ranges, plan, stage.matchAt);
+  const view = viewPlanOf(decls.get(stage.view, 'view', stage.at));
+  const dataset = await stageDataset(stage, decls, o);
+  const numClasses = plan.classifier.numClasses;
+  if (numClasses !== dataset.categories.length)
+    throw new RunPlanError(
+      `detector ${plan.name} has ${numClasses} classes but dataset ${stage.data.dataset} has ${dataset.categories.length} (${dataset.categories.map((c) => c.name).join(', ')})`,
+      plan.at,
+    );
+  const model = await buildFcos(plan, Rng.fromSeed(o.seed).child('init', stage.name));
+  applyInit(stage, stage.detector, model, o, stages);
+  const step = new FcosFinetuneStep({
+    model,
+    targets,
+    numClasses,
+    classOf: new Map(dataset.categories.map((c, i) => [c.id, i])),
+    alpha: stage.alpha,
+    gamma: stage.gamma,
+    boxLoss: stage.boxLoss,
+    lossNames: stage.lossNames,
+    lossWeights: stage.lossWeights,
+    optimizer: stage.optimizer,
+    ...(stage.clipNorm === undefined ? {} : { clipNorm: stage.clipNorm }),
+    backend: o.backend,
+  });
+  return {
+    step,
+    loader: stageLoader(dataset, [view], stage.data.batch, o),
+    batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch),
+    finetune: {
+      view,
+      evaluate: (e) =>
+        evaluateFcos({
+          ...e,
+          model,
+          weights: step.weights(),
+          view,
+          canvas: canvasFor(e.dataset, [view]),
+        }),
+    },
+  };
+}

@@ -1,0 +1,276 @@
+// The image-domain (BYOL) pre-training step, as one traced IR graph replayed every iteration
+// (runtime/train/traced-step.ts: forward, backward, optimizer update and the EMA of the target):
+//
+//   online(v) = predictor(projector(pool(backbone(v))))      trainable: backbone, projector, predictor
+//   target(v) = projector(pool(backbone(v))) with the EMA weights, under no_grad
+//   term_t = byol(online_t(view a).field, target_t(view b).field)     std.losses `byol`, per plan term
+//   online ← optimizer(online, ∇ Σ weight_t · term_t)
+//   target ← m·target + (1 − m)·online, m = 1 − (1 − m0)(cos(πk/K) + 1)/2          (BYOL eq. 1)
+//
+// The target holds a copy of every trainable parameter (its unused predictor copy follows the
+// EMA too, harmlessly); BN buffers and frozen stages are constants shared by both networks (BN
+// uses running statistics, mmdet `norm_eval`, as every stage of the runner). Checkpoint groups:
+// `encoder.` (trainable), `encoder_frozen.` (buffers, frozen stages), `target.` (EMA), `optimizer.`.
+// Flow: batch (two views) → **image-domain step** (TrainableStep) → runtime/train's stage loop.
+
+import type { TensorData } from '../cpu/tensor-data.js';
+import { allocate } from '../cpu/tensor-data.js';
+import type { Batch } from '../data/loader/batch.js';
+import { ParameterBinding } from '../nn/binding.js';
+import type { Module, NamedParameter } from '../nn/module.js';
+import { cosineMomentum } from '../optim/schedules.js';
+import type { OptimizerSpec } from '../optim/train-step.js';
+import type { Backend } from '../tensor/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { TensorGroups } from './checkpoint.js';
+import { TrainSetupError } from './errors.js';
+import type { LoweredLoss } from './lowered-loss.js';
+import type { StepContext, StepResult, TrainableStep } from './stage-loop.js';
+import {
+  runTracedStep,
+  stateNamesOf,
+  TracedStepCache,
+  typesOf,
+  type StepTensors,
+  type TensorMap,
+  type TracedStep,
+  type TracedStepSpec,
+} from './traced-step.js';
+
+/** Checkpoint group prefixes; names inside are the encoder's state names (`backbone.conv1.weight`). */
+export const GROUP_ENCODER = 'encoder.';
+export const GROUP_ENCODER_FROZEN = 'encoder_frozen.';
+export const GROUP_TARGET = 'target.';
+export const GROUP_ENCODER_OPTIMIZER = 'optimizer.';
+
+/** One output of a network on one view: `q1.prediction` is {view: 0, field: 'prediction'}. */
+export interface EncoderOutputRef {
+  readonly view: 0 | 1;
+  readonly field: 'projection' | 'prediction';
+}
+
+/** One loss term `name = byol(online(view).field, target(view).field), weight: w`. */
+export interface ImageDomainTerm {
+  readonly name: string;
+  readonly weight: number;
+  readonly online: EncoderOutputRef;
+  readonly target: EncoderOutputRef;
+}
+
+/** What the step needs of the network: its module tree and a forward pass on bound tensors. */
+export interface ImageDomainNetwork extends Module {
+  forward(
+    b: ParameterBinding,
+    images: Tensor,
+  ): { readonly projection: Tensor; readonly prediction: Tensor | undefined };
+}
+
+export interface ImageDomainConfig {
+  readonly network: ImageDomainNetwork;
+  readonly terms: readonly ImageDomainTerm[];
+  /** std.losses `byol(p, z)`, lowered. */
+  readonly loss: LoweredLoss;
+  readonly optimizer: OptimizerSpec;
+  readonly clipNorm?: number;
+  /** EMA base momentum m0 (BYOL: 0.996). */
+  readonly baseMomentum: number;
+  readonly backend: Backend;
+}
+
+function valuesOf(entries: readonly NamedParameter[]): Map<string, TensorData> {
+  return new Map(
+    entries.map(({ name, parameter }) => {
+      if (parameter.value === undefined)
+        throw new TrainSetupError(`parameter ${name} has no value`, {
+          hint: 'initialise the encoder or load its weights before building the step',
+        });
+      return [name, { shape: parameter.shape, dtype: 'f32', data: parameter.value }];
+    }),
+  );
+}
+
+export class ImageDomainStep implements TrainableStep<Batch> {
+  params: Map<string, TensorData>;
+  target: Map<string, TensorData>;
+  readonly frozen: Map<string, TensorData>;
+  optimizerState: Map<string, TensorData>;
+  readonly #entries: readonly NamedParameter[];
+  readonly #traced = new TracedStepCache();
+
+  constructor(readonly config: ImageDomainConfig) {
+    if (config.terms.length === 0)
+      throw new TrainSetupError('an image-domain step needs at least one loss term');
+    const all = config.network.state();
+    const isTrainable = (p: NamedParameter) =>
+      p.parameter.kind !== 'buffer' && p.parameter.trainable;
+    this.#entries = all;
+    this.params = valuesOf(all.filter(isTrainable));
+    this.frozen = valuesOf(all.filter((p) => !isTrainable(p)));
+    // The target starts as an exact copy of the online network (BYOL §3.1).
+    this.target = new Map(this.params);
+    this.optimizerState = new Map(
+      stateNamesOf(this.params.keys(), config.optimizer).map((n) => {
+        const p = this.params.get(n.slice(0, n.lastIndexOf('.')))!;
+        return [n, { shape: p.shape, dtype: p.dtype, data: allocate(p.dtype, p.data.length) }];
+      }),
+    );
+  }
+
+  get momentumBase(): number {
+    return this.config.baseMomentum;
+  }
+
+  /** The EMA momentum of this iteration: cosine from m0 to 1, k = 0-based iteration. */
+  momentumAt(ctx: StepContext): number {
+    return cosineMomentum(this.config.baseMomentum, ctx.step - 1, ctx.totalSteps);
+  }
+
+  setup(): Record<string, unknown> {
+    const shapes = (m: ReadonlyMap<string, TensorData>) =>
+      Object.fromEntries([...m].map(([k, t]) => [k, t.shape]));
+    return {
+      kind: 'image_domain',
+      optimizer: this.config.optimizer,
+      clipNorm: this.config.clipNorm ?? null,
+      baseMomentum: this.config.baseMomentum,
+      terms: this.config.terms,
+      params: shapes(this.params),
+      frozen: shapes(this.frozen),
+    };
+  }
+
+  groups(): TensorGroups {
+    return new Map([
+      [GROUP_ENCODER, this.params],
+      [GROUP_ENCODER_FROZEN, this.frozen],
+      [GROUP_TARGET, this.target],
+      [GROUP_ENCODER_OPTIMIZER, this.optimizerState],
+    ]);
+  }
+
+  restore(groups: TensorGroups): void {
+    const take = (prefix: string, into: Map<string, TensorData>) => {
+      const g = groups.get(prefix);
+      if (g === undefined) throw new TrainSetupError(`checkpoint has no tensor group '${prefix}'`);
+      for (const [name, want] of into) {
+        const t = g.get(name);
+        if (t === undefined || t.shape.join(',') !== want.shape.join(','))
+          throw new TrainSetupError(
+            `checkpoint tensor '${prefix}${name}' is ${t === undefined ? 'missing' : `[${t.shape.join(', ')}], the encoder's is [${want.shape.join(', ')}]`}`,
+          );
+        into.set(name, t);
+      }
+    };
+    take(GROUP_ENCODER, this.params);
+    take(GROUP_ENCODER_FROZEN, this.frozen);
+    take(GROUP_TARGET, this.target);
+    take(GROUP_ENCODER_OPTIMIZER, this.optimizerState);
+  }
+
+  /** The online network's tensors (trainable and frozen), current values. */
+  weights(): Map<string, TensorData> {
+    return new Map([...this.frozen, ...this.params]);
+  }
+
+  async run(batch: Batch, ctx: StepContext): Promise<StepResult> {
+    const dataStart = performance.now();
+    if (batch.views.length < 2)
+      throw new TrainSetupError(
+        `image-domain training needs two views per sample, got ${batch.views.length}`,
+      );
+    const [v1, v2] = batch.views;
+    const b = batch.size;
+    const batchValues = new Map<string, TensorData>([
+      ['view1', { shape: [b, 3, v1.height, v1.width], dtype: 'f32', data: v1.images }],
+      ['view2', { shape: [b, 3, v2.height, v2.width], dtype: 'f32', data: v2.images }],
+    ]);
+    const { traced, spec } = this.#trace(batchValues);
+    const dataSeconds = (performance.now() - dataStart) / 1000;
+    const out = await runTracedStep(
+      traced,
+      spec,
+      {
+        params: this.params,
+        state: this.optimizerState,
+        ema: this.target,
+        frozen: this.frozen,
+        batch: batchValues,
+        lr: ctx.lr,
+        momentum: this.momentumAt(ctx),
+        step: ctx.step,
+      },
+      this.config.backend,
+    );
+    this.params = out.params;
+    this.optimizerState = out.state;
+    this.target = out.ema;
+    // Logged terms are weighted, as the objective sums them.
+    return {
+      losses: out.losses,
+      images: b,
+      seconds: {
+        data: dataSeconds,
+        forward: out.seconds.forward,
+        backward: out.seconds.backward,
+        optimizer: out.seconds.update,
+      },
+    };
+  }
+
+  #trace(batch: ReadonlyMap<string, TensorData>): { traced: TracedStep; spec: TracedStepSpec } {
+    return this.#traced.get(batch, (batchTypes) => ({
+      params: typesOf(this.params),
+      frozen: typesOf(this.frozen),
+      batch: batchTypes,
+      ema: true,
+      optimizer: this.config.optimizer,
+      ...(this.config.clipNorm === undefined ? {} : { clipNorm: this.config.clipNorm }),
+      losses: (t) => this.#losses(t),
+    }));
+  }
+
+  #bind(trace: Tensor['trace'], weights: TensorMap, frozen: TensorMap): ParameterBinding {
+    const b = new ParameterBinding(trace);
+    for (const { name, parameter } of this.#entries) {
+      const t = weights.get(name) ?? frozen.get(name);
+      if (t === undefined) throw new TrainSetupError(`the step has no tensor for ${name}`);
+      b.bind(parameter, t);
+    }
+    return b;
+  }
+
+  /** Both networks on the views the terms use (each network and view once), then the terms. */
+  #losses({ params, frozen, ema, batch }: StepTensors): Record<string, Tensor> {
+    const views = [batch.get('view1')!, batch.get('view2')!];
+    const trace = views[0].trace;
+    const net = this.config.network;
+    const online = new Map<number, ReturnType<ImageDomainNetwork['forward']>>();
+    const target = new Map<number, ReturnType<ImageDomainNetwork['forward']>>();
+    const pick = (ref: EncoderOutputRef, isTarget: boolean): Tensor => {
+      const cache = isTarget ? target : online;
+      let out = cache.get(ref.view);
+      if (out === undefined) {
+        const images = views[ref.view];
+        out = isTarget
+          ? trace.noGrad(() => net.forward(this.#bind(trace, ema, frozen), images))
+          : net.forward(this.#bind(trace, params, frozen), images);
+        cache.set(ref.view, out);
+      }
+      const t = out[ref.field];
+      if (t === undefined)
+        throw new TrainSetupError(
+          `the ${isTarget ? 'target' : 'online'} network has no ${ref.field} (it has no predictor)`,
+        );
+      return t;
+    };
+    const terms: Record<string, Tensor> = {};
+    for (const term of this.config.terms) {
+      const value = this.config.loss.call({
+        p: pick(term.online, false),
+        z: pick(term.target, true),
+      });
+      terms[term.name] = term.weight === 1 ? value : value.mul(term.weight);
+    }
+    return terms;
+  }
+}
