@@ -11,6 +11,7 @@ import { evalCommand } from './eval.js';
 import { gradCommand } from './grad.js';
 import { proposalsCommand } from './proposals.js';
 import { reportCommand } from './report.js';
+import { reproduceCommand } from './reproduce.js';
 import { runCommand } from './run.js';
 import { weightsCommand } from './weights.js';
 
@@ -23,6 +24,7 @@ export const commands: readonly Command[] = [
   evalCommand,
   proposalsCommand,
   reportCommand,
+  reproduceCommand,
   runCommand,
   weightsCommand,
   benchCommand,

@@ -12,6 +12,8 @@ export interface ComparedRun {
   /** The group this run belongs to; runs of one setting differ only in their seed. */
   readonly setting: string;
   readonly log: RunLog;
+  /** The stage whose evaluations count for this run; default the comparison's `stage`. */
+  readonly stage?: string;
 }
 
 /** Mean and sample standard deviation (n − 1 in the denominator; NaN when n < 2). */
@@ -66,9 +68,10 @@ function evalsOf(log: RunLog, stage: string): EvalRecord[] {
 
 export function compareRuns(runs: readonly ComparedRun[], options: CompareOptions): Comparison {
   const { stage } = options;
+  const evalsOfRun = (r: ComparedRun) => evalsOf(r.log, r.stage ?? stage);
   let iterations = options.iterations;
   if (iterations === undefined) {
-    const stepSets = runs.map((r) => new Set(evalsOf(r.log, stage).map((e) => e.step)));
+    const stepSets = runs.map((r) => new Set(evalsOfRun(r).map((e) => e.step)));
     iterations = [...(stepSets[0] ?? [])]
       .filter((s) => stepSets.every((set) => set.has(s)))
       .sort((a, b) => a - b);
@@ -77,16 +80,14 @@ export function compareRuns(runs: readonly ComparedRun[], options: CompareOption
   const settings: SettingSummary[] = [];
   for (const setting of [...new Set(runs.map((r) => r.setting))]) {
     const group = runs.filter((r) => r.setting === setting);
-    const last = group.map((r) => evalsOf(r.log, stage).at(-1));
+    const last = group.map((r) => evalsOfRun(r).at(-1));
     settings.push({
       setting,
       seeds: group.map((r) => r.log.header.seed),
       ap: meanStd(last.map((e) => e?.stats.AP ?? NaN)),
       ap50: meanStd(last.map((e) => e?.stats.AP50 ?? NaN)),
       apAt: its.map((step) =>
-        meanStd(
-          group.map((r) => evalsOf(r.log, stage).find((e) => e.step === step)?.stats.AP ?? NaN),
-        ),
+        meanStd(group.map((r) => evalsOfRun(r).find((e) => e.step === step)?.stats.AP ?? NaN)),
       ),
     });
   }

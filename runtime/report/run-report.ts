@@ -6,10 +6,10 @@
 // docs/reports.md for why).
 
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AlignError } from '../errors.js';
-import { readRunLog, type RunLog } from '../io/run-log-reader.js';
-import { COCO_STAT_NAMES, RUN_LOG_FILE, type EvalRecord } from '../io/run-log.js';
+import type { RunLog } from '../io/run-log-reader.js';
+import { COCO_STAT_NAMES, type EvalRecord } from '../io/run-log.js';
 import { escapeXml } from './escape.js';
 import {
   formatDuration,
@@ -21,6 +21,7 @@ import {
   type Cell,
 } from './html-parts.js';
 import { categoryColours } from './colours.js';
+import { readRunDirLog, segmentWallSeconds, type MergedRunLog } from './merged-run-log.js';
 import { renderSample, type RenderedSample } from './render-sample.js';
 import { runPlots, stagesOf, type NamedPlot } from './run-plots.js';
 import { readSampleRecord, type SampleRecord } from './sample-record.js';
@@ -35,17 +36,12 @@ export interface RunReportOptions {
 
 export interface RunReport {
   readonly html: string;
-  readonly log: RunLog;
+  /** Every log file of the run directory, merged (`log.jsonl` and `log.resume-N.jsonl`). */
+  readonly log: MergedRunLog;
   readonly plots: readonly NamedPlot[];
   readonly samplesShown: number;
   /** Problems that did not stop the report (a bad sample file, a missing image); also in the page. */
   readonly warnings: readonly string[];
-}
-
-function lastWallSeconds(log: RunLog): number {
-  let t = 0;
-  for (const r of log.records) t = Math.max(t, r.wallSeconds);
-  return t;
 }
 
 function statusBlock(log: RunLog): string {
@@ -55,7 +51,17 @@ function statusBlock(log: RunLog): string {
   return `<p><span class="status status-${status}">${escapeXml(label)}</span>${message}</p>`;
 }
 
-function metadataTable(log: RunLog): string {
+/** "log.jsonl (3 min 2 s, interrupted) + log.resume-1.jsonl (1 min 5 s, completed)": the processes. */
+function segmentsText(log: MergedRunLog): string {
+  return log.segments
+    .map(
+      (s) =>
+        `${basename(s.path)} (${formatDuration(segmentWallSeconds(s))}, ${s.end?.status ?? 'no end record'})`,
+    )
+    .join(' + ');
+}
+
+function metadataTable(log: MergedRunLog): string {
   const h = log.header;
   const m = h.machine;
   const rows: Cell[][] = [
@@ -69,7 +75,9 @@ function metadataTable(log: RunLog): string {
     ['seed', String(h.seed)],
     ['command', { html: `<code>${escapeXml(h.command.join(' '))}</code>` }],
     ['started', h.startedAt],
-    ['wall time', formatDuration(lastWallSeconds(log))],
+    // The processes' own times: the gaps between a run and its continuation are not the run's.
+    ['wall time', formatDuration(log.segments.reduce((t, g) => t + segmentWallSeconds(g), 0))],
+    ...(log.segments.length > 1 ? [['log files', segmentsText(log)] satisfies Cell[]] : []),
     [
       'machine',
       `${m.platform}, ${m.cpu} × ${m.cpuCount}, ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, Node ${m.node}`,
@@ -211,12 +219,13 @@ export async function buildRunReport(
   runDir: string,
   options: RunReportOptions = {},
 ): Promise<RunReport> {
-  const log = readRunLog(join(runDir, RUN_LOG_FILE));
+  const log = readRunDirLog(runDir);
   const warnings: string[] = [];
-  if (log.truncatedLastLine)
-    warnings.push(
-      `${log.path}:${log.truncatedLastLine.line}: the last line is incomplete (the run was killed while writing it) and was left out`,
-    );
+  for (const segment of log.segments)
+    if (segment.truncatedLastLine)
+      warnings.push(
+        `${segment.path}:${segment.truncatedLastLine.line}: the last line is incomplete (the run was killed while writing it) and was left out`,
+      );
   const records = loadSamples(runDir, warnings).slice(0, options.maxSamples ?? 6);
   // One colour per category across the AP plot and every picture.
   const colours = categoryColours([
@@ -288,7 +297,7 @@ export async function buildRunReport(
     body.push('<h2>Samples</h2>', ...rendered.map((s) => sampleBlock(s, colours)));
   }
   body.push(
-    `<p><small>Made by <code>alignc report</code> from <code>${escapeXml(log.path)}</code>.</small></p>`,
+    `<p><small>Made by <code>alignc report</code> from ${log.segments.map((g) => `<code>${escapeXml(g.path)}</code>`).join(', ')}.</small></p>`,
   );
   return {
     html: page(`alignc run ${log.header.name}`, body.join('\n')),

@@ -84,7 +84,14 @@ function fmt(v: number): string {
 
 export function linePlot(spec: LinePlotSpec): LinePlot {
   const width = spec.width ?? 560;
-  const legendRows = Math.ceil(spec.series.length / 3);
+  // Up to three legend entries per row, fewer when the names would run into each other (11 px
+  // DejaVu Sans averages under 7 px per character).
+  const longestName = Math.max(0, ...spec.series.map((s) => s.name.length));
+  const columnsFit = Math.floor(
+    (width - PLOT_MARGIN.left - PLOT_MARGIN.right) / (34 + 7 * longestName),
+  );
+  const legendColumns = Math.max(1, Math.min(3, columnsFit));
+  const legendRows = Math.ceil(spec.series.length / legendColumns);
   const yKind = spec.yScale ?? 'linear';
   const maxPoints = spec.maxPoints ?? 600;
   const notes: string[] = [];
@@ -188,11 +195,11 @@ export function linePlot(spec: LinePlotSpec): LinePlot {
         );
     }
   });
-  // Legend rows under the x label, three entries per row.
+  // Legend rows under the x label, `legendColumns` entries per row.
   const legendTop = plotTop + plotHeight + PLOT_MARGIN.bottom;
   spec.series.forEach((s, i) => {
-    const lx = PLOT_MARGIN.left + (i % 3) * Math.floor(plotWidth / 3);
-    const ly = legendTop + Math.floor(i / 3) * LEGEND_ROW + 4;
+    const lx = PLOT_MARGIN.left + (i % legendColumns) * Math.floor(plotWidth / legendColumns);
+    const ly = legendTop + Math.floor(i / legendColumns) * LEGEND_ROW + 4;
     const dash = s.dashed ? ` stroke-dasharray='6 4'` : '';
     parts.push(
       `<g class='legend'><line x1='${lx}' y1='${ly}' x2='${lx + 22}' y2='${ly}' stroke='${s.colour}' stroke-width='2.5'${dash}/>`,

@@ -164,3 +164,32 @@ describe('line plot geometry', () => {
     ]);
   });
 });
+
+describe('legend layout', () => {
+  const legendYs = (names: string[]) => {
+    const svg = linePlot({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: names.map((name) => ({ name, colour: '#000', points: [{ x: 0, y: 1 }] })),
+    }).svg;
+    return [...svg.matchAll(/<g class='legend'><line x1='(\d+)' y1='(\d+)'/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+    ]);
+  };
+
+  it('puts three short names in a row, and long ones in a row each so they cannot overlap', () => {
+    const short = legendYs(['AP', 'AP50', 'AP75']);
+    expect(new Set(short.map(([, y]) => y)).size).toBe(1);
+    expect(short.map(([x]) => x)).toEqual([64, 64 + 160, 64 + 320]); // (560 - 64 - 16) / 3 = 160
+    const long = legendYs([
+      '(a) random init (n=3)',
+      '(b) image-domain only (n=3)',
+      '(c) image + box domain (AlignDet) (n=3)',
+    ]);
+    // 39 characters need 34 + 273 px: one entry per 480 px row.
+    expect(long.map(([x]) => x)).toEqual([64, 64, 64]);
+    expect(long.map(([, y]) => y)).toEqual([long[0][1], long[0][1] + 18, long[0][1] + 36]);
+  });
+});

@@ -1,0 +1,221 @@
+// The results of the BCCD reproduction (runtime/report, the end of `alignc reproduce`): reads the
+// fine-tuning run directories of the matrix (every log file of each, merged), groups them per
+// detector and labelled fraction, and aggregates per setting with compare.ts — mean ± sample std
+// over seeds of the final AP and AP50, AP at each evaluated iteration — plus the per-seed paired
+// difference of each pre-trained setting against random init. `resultsMarkdown` writes
+// docs/results.md from that; the convergence plots go next to it as SVG and PNG.
+// Flow: run logs → **aggregation** → docs/results.md + docs/results/*.svg|png.
+
+import { AlignError } from '../errors.js';
+import type { RunLog } from '../io/run-log-reader.js';
+import { listCheckpoints } from '../train/checkpoint.js';
+import {
+  compareRuns,
+  comparisonMarkdown,
+  comparisonPlot,
+  meanStd,
+  type ComparedRun,
+  type Comparison,
+  type MeanStd,
+} from './compare.js';
+import { readRunDirLog, segmentWallSeconds, type MergedRunLog } from './merged-run-log.js';
+import {
+  SETTINGS,
+  type DetectorId,
+  type Matrix,
+  type SettingId,
+  type StageRun,
+} from './reproduce-matrix.js';
+
+const label = (id: SettingId) => SETTINGS.find((s) => s.id === id)?.label ?? id;
+
+/** A pre-trained setting against random init, seed by seed (same seed = same data and subset). */
+export interface PairedDifference {
+  readonly setting: SettingId;
+  /** AP(setting) − AP(random init) of the seeds both finished, and their mean ± std. */
+  readonly differences: readonly number[];
+  readonly ap: MeanStd;
+  /** How many of those seeds the setting is above random init. */
+  readonly better: number;
+}
+
+export interface GroupResult {
+  readonly detector: DetectorId;
+  readonly fraction: number;
+  readonly comparison: Comparison;
+  readonly paired: readonly PairedDifference[];
+  /** Settings of the matrix with no finished run in this group. */
+  readonly missing: readonly SettingId[];
+  readonly plotId: string;
+}
+
+export interface ReproduceResults {
+  readonly groups: readonly GroupResult[];
+  /** Sum of every run's own wall time (pre-training and fine-tuning), seconds. */
+  readonly runSeconds: number;
+  /** Wall seconds per fine-tuning run, for the budget table. */
+  readonly finetuneSeconds: MeanStd;
+  readonly pretrainSeconds: MeanStd;
+  /** One header of the runs (machine, start time), or undefined when nothing ran. */
+  readonly anyLog: RunLog | undefined;
+  readonly unfinished: readonly string[];
+  /** What the fine-tuning runs were evaluated on (from one of their eval records). */
+  readonly evaluatedOn:
+    { readonly split: string; readonly images: number; readonly boxes: number } | undefined;
+}
+
+function lastEvalAp(log: RunLog, stage: string): number | undefined {
+  return log.evals.filter((e) => e.stage === stage).at(-1)?.stats.AP;
+}
+
+/** The paired differences of every pre-trained setting against random init. */
+export function pairedDifferences(
+  runs: readonly (ComparedRun & { id: SettingId })[],
+): PairedDifference[] {
+  const apBySeed = (id: SettingId) =>
+    new Map(
+      runs
+        .filter((r) => r.id === id)
+        .flatMap((r) => {
+          const ap = lastEvalAp(r.log, r.stage ?? '');
+          return ap === undefined || !Number.isFinite(ap) ? [] : [[r.log.header.seed, ap] as const];
+        }),
+    );
+  const scratch = apBySeed('scratch');
+  const out: PairedDifference[] = [];
+  for (const s of SETTINGS) {
+    if (s.id === 'scratch') continue;
+    const mine = apBySeed(s.id);
+    if (mine.size === 0) continue;
+    const differences = [...mine].flatMap(([seed, ap]) => {
+      const base = scratch.get(seed);
+      return base === undefined ? [] : [ap - base];
+    });
+    // Without a random-init run of the same seed there is nothing to pair with.
+    if (differences.length === 0) continue;
+    out.push({
+      setting: s.id,
+      differences,
+      ap: meanStd(differences),
+      better: differences.filter((d) => d > 0).length,
+    });
+  }
+  return out;
+}
+
+/** Reads the finished runs of the matrix and aggregates them. */
+export function collectResults(matrix: Matrix): ReproduceResults {
+  const unfinished: string[] = [];
+  const logs = new Map<string, RunLog>();
+  let runSeconds = 0;
+  const ftSeconds: number[] = [];
+  const ptSeconds: number[] = [];
+  const seenDirs = new Set<string>();
+  for (const run of matrix.runs) {
+    let log: MergedRunLog;
+    try {
+      log = readRunDirLog(run.runDir);
+    } catch (error) {
+      // No run directory, or one whose run never wrote a readable log: not finished.
+      if (!(error instanceof AlignError)) throw error;
+      unfinished.push(run.id);
+      continue;
+    }
+    logs.set(run.id, log);
+    const stageSeconds = log.segments
+      .filter((g) => g.steps.some((s) => s.stage === run.stage))
+      .reduce((t, g) => t + segmentWallSeconds(g), 0);
+    (run.kind === 'finetune' ? ftSeconds : ptSeconds).push(stageSeconds);
+    if (!seenDirs.has(run.runDir)) {
+      seenDirs.add(run.runDir);
+      runSeconds += log.segments.reduce((t, g) => t + segmentWallSeconds(g), 0);
+    }
+    const finished =
+      run.kind === 'finetune'
+        ? lastEvalAp(log, run.stage) !== undefined
+        : listCheckpoints(run.runDir).some((c) => c.meta.stage === run.stage && c.meta.complete);
+    if (!finished) unfinished.push(run.id);
+  }
+  const groups: GroupResult[] = [];
+  for (const d of matrix.detectors)
+    for (const fraction of [...new Set(matrix.runs.map((r) => r.fraction))]) {
+      if (fraction === undefined) continue;
+      const mine = matrix.runs.filter(
+        (r): r is StageRun & { setting: SettingId } =>
+          r.kind === 'finetune' &&
+          r.detector === d.detector &&
+          r.fraction === fraction &&
+          r.setting !== undefined &&
+          logs.has(r.id) &&
+          lastEvalAp(logs.get(r.id)!, r.stage) !== undefined,
+      );
+      const compared = mine.map((r) => ({
+        id: r.setting,
+        setting: label(r.setting),
+        stage: r.stage,
+        log: logs.get(r.id)!,
+      }));
+      const comparison = compareRuns(compared, { stage: 'fine-tuning' });
+      groups.push({
+        detector: d.detector,
+        fraction,
+        comparison,
+        paired: pairedDifferences(compared),
+        missing: d.settings.filter((s) => !mine.some((r) => r.setting === s)),
+        plotId: `${d.detector}-${fraction}pct`,
+      });
+    }
+  const anEval = matrix.runs
+    .filter((r) => r.kind === 'finetune')
+    .flatMap((r) => logs.get(r.id)?.evals.filter((e) => e.stage === r.stage) ?? [])
+    .at(0);
+  return {
+    groups,
+    runSeconds,
+    evaluatedOn:
+      anEval === undefined
+        ? undefined
+        : { split: anEval.split, images: anEval.counts.images, boxes: anEval.counts.groundTruth },
+    finetuneSeconds: meanStd(ftSeconds),
+    pretrainSeconds: meanStd(ptSeconds),
+    anyLog: logs.values().next().value,
+    unfinished,
+  };
+}
+
+export const DETECTOR_NAMES: Readonly<Record<DetectorId, string>> = {
+  retinanet: 'RetinaNet',
+  fcos: 'FCOS',
+};
+
+/** The convergence plot of one group: mean AP against fine-tuning step, ± 1 std band. */
+export function groupPlot(g: GroupResult): string {
+  return comparisonPlot(
+    g.comparison,
+    `${DETECTOR_NAMES[g.detector]}, ${g.fraction} % of BCCD train labelled`,
+  ).svg;
+}
+
+function points(m: MeanStd): string {
+  if (m.n === 0) return 'n/a';
+  const mean = `${m.mean >= 0 ? '+' : ''}${(m.mean * 100).toFixed(1)}`;
+  return Number.isNaN(m.std) ? mean : `${mean} ± ${(m.std * 100).toFixed(1)}`;
+}
+
+/** The per-group section: the table, the plot, the paired differences. */
+export function groupMarkdown(g: GroupResult, plotPath: string): string {
+  const lines = [
+    `### ${DETECTOR_NAMES[g.detector]}, ${g.fraction} % labels`,
+    '',
+    g.comparison.settings.length === 0 ? '_No finished run._' : comparisonMarkdown(g.comparison),
+    '',
+  ];
+  for (const p of g.paired)
+    lines.push(
+      `- ${label(p.setting)} − (a) random init, paired by seed: **${points(p.ap)} AP points** ` +
+        `(higher in ${p.better} of ${p.differences.length} seeds; per seed ${p.differences.map((d) => (d * 100).toFixed(1)).join(', ')}).`,
+    );
+  for (const m of g.missing) lines.push(`- ${label(m)}: no finished run.`);
+  if (g.comparison.settings.length > 0) lines.push('', `![${g.plotId}](${plotPath})`);
+  return lines.join('\n');
+}
