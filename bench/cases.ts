@@ -3,8 +3,9 @@
 
 import { boxStepCase } from './box-step.js';
 import { cnnStepCase } from './cnn.js';
+import { cnnLayerCases } from './cnn-layers.js';
 import { conv2dCase } from './conv2d.js';
-import { dispatchOverheadCase } from './dispatch.js';
+import { capturedDispatchCase, dispatchOverheadCase } from './dispatch.js';
 import { frontendCase } from './frontend.js';
 import { elementwiseChainCase, reductionCase } from './fused.js';
 import type { BenchCase } from './harness.js';
@@ -24,7 +25,9 @@ export function benchCases(): BenchCase[] {
     elementwiseChainCase(),
     reductionCase(),
     dispatchOverheadCase(),
+    capturedDispatchCase(),
     cnnStepCase(),
+    ...cnnLayerCases(),
     frontendCase(),
     inferenceCase(),
     boxStepCase(),

@@ -6,6 +6,7 @@
 
 import './dawn.js';
 import { debugLog, DebugLevel } from '../debug.js';
+import { BufferArena } from './buffer-arena.js';
 import { GpuOutOfMemoryError } from './errors.js';
 
 const STORAGE_USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -41,6 +42,9 @@ export class BufferPool {
   readonly #uniforms = new Map<string, GPUBuffer>();
   readonly #readback = new Map<number, GPUBuffer[]>();
   #beforeQueueWrite: () => void = () => {};
+  /** While set (a step being captured), acquire/upload/uniform are served by this arena. */
+  #arena: BufferArena | undefined;
+  readonly #arenas = new Set<BufferArena>();
   #created = 0;
   #reused = 0;
   #liveBytes = 0;
@@ -62,6 +66,7 @@ export class BufferPool {
 
   /** A STORAGE | COPY_SRC | COPY_DST buffer of at least `byteSize` bytes. Contents are undefined. */
   acquire(byteSize: number, label = 'tensor'): GPUBuffer {
+    if (this.#arena) return this.#arena.acquire(byteSize, label);
     const size = sizeClass(byteSize);
     if (size > this.#maxBufferSize) {
       throw new GpuOutOfMemoryError(
@@ -88,6 +93,10 @@ export class BufferPool {
 
   /** Returns a buffer from acquire()/upload() to the pool. Releasing twice is a bug and throws. */
   release(buffer: GPUBuffer): void {
+    if (this.#arena?.owns(buffer)) {
+      this.#arena.release(buffer);
+      return;
+    }
     if (!this.#owned.has(buffer))
       throw new Error(`buffer '${buffer.label}' is not owned by this pool`);
     const size = buffer.size;
@@ -101,7 +110,10 @@ export class BufferPool {
 
   /** acquire() + writeBuffer. Data shorter than a multiple of 4 bytes is zero-padded. */
   upload(data: ArrayBufferView, label = 'upload'): GPUBuffer {
-    const buffer = this.acquire(data.byteLength, label);
+    // Captured: the upload happens once, so its buffer must keep the data for every replay.
+    const buffer = this.#arena
+      ? this.#arena.acquire(data.byteLength, label, true)
+      : this.acquire(data.byteLength, label);
     this.#beforeQueueWrite();
     writePadded(this.#device.queue, buffer, 0, data);
     return buffer;
@@ -112,6 +124,7 @@ export class BufferPool {
    * same shape parameters share one buffer, so a replayed step writes no uniforms at all.
    */
   uniform(data: ArrayBufferView): GPUBuffer {
+    if (this.#arena) return this.#arena.uniform(data);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const key = Buffer.from(bytes).toString('base64');
     const hit = this.#uniforms.get(key);
@@ -129,11 +142,51 @@ export class BufferPool {
       this.#beforeQueueWrite();
       old.destroy();
     }
-    const size = Math.max(16, Math.ceil(bytes.byteLength / 16) * 16);
-    const buffer = this.#device.createBuffer({ size, usage: UNIFORM_USAGE, label: 'uniforms' });
-    writePadded(this.#device.queue, buffer, 0, bytes);
+    const buffer = this.#createUniform(bytes);
     this.#uniforms.set(key, buffer);
     return buffer;
+  }
+
+  #createUniform(data: ArrayBufferView): GPUBuffer {
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const buffer = this.#device.createBuffer({ size, usage: UNIFORM_USAGE, label: 'uniforms' });
+    writePadded(this.#device.queue, buffer, 0, data);
+    return buffer;
+  }
+
+  /**
+   * A new arena (buffer-arena.ts) whose buffers the pool never hands to anyone else; destroyed by
+   * its owner or at destroyAll().
+   */
+  createArena(): BufferArena {
+    const arena = new BufferArena({
+      create: (size, label) => {
+        if (size > this.#maxBufferSize) {
+          throw new GpuOutOfMemoryError(
+            `buffer '${label}' needs ${size} bytes; this adapter allows at most ${this.#maxBufferSize}`,
+            { hint: 'use a smaller batch size or image size' },
+          );
+        }
+        this.#created++;
+        return this.#device.createBuffer({ size, usage: STORAGE_USAGE, label });
+      },
+      createUniform: (data) => this.#createUniform(data),
+      beforeDestroy: () => this.#beforeQueueWrite(),
+    });
+    this.#arenas.add(arena);
+    return arena;
+  }
+
+  /** Serves acquire/upload/uniform from `arena` until called again with undefined. */
+  redirectTo(arena: BufferArena | undefined): void {
+    this.#arena = arena;
+  }
+
+  /** Destroys an arena's buffers; it must not be used again. */
+  destroyArena(arena: BufferArena): void {
+    if (this.#arena === arena) this.#arena = undefined;
+    this.#arenas.delete(arena);
+    arena.destroy();
   }
 
   /** A MAP_READ | COPY_DST staging buffer for readback; give it back with releaseReadback(). */
@@ -178,6 +231,9 @@ export class BufferPool {
 
   /** Destroys every buffer the pool ever made. Only for releaseGpu(). */
   destroyAll(): void {
+    for (const arena of this.#arenas) arena.destroy();
+    this.#arenas.clear();
+    this.#arena = undefined;
     for (const buffer of this.#owned) buffer.destroy();
     for (const buffer of this.#uniforms.values()) buffer.destroy();
     for (const list of this.#readback.values()) for (const buffer of list) buffer.destroy();

@@ -114,6 +114,8 @@ export async function releaseGpu(context: GpuContext): Promise<void> {
   try {
     context.queue.flush();
     await context.device.queue.onSubmittedWorkDone();
+    const profile = await context.queue.profileReport();
+    if (profile !== undefined) process.stderr.write(`[alignc:profile] ${profile}\n`);
   } catch {
     // A lost device has nothing left to finish; teardown goes on.
   }

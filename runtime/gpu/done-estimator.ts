@@ -12,6 +12,12 @@ const HISTORY = 5;
 const MIN_SLEEP_MS = 2;
 /** Fraction of the expected time to sleep: waking a little early costs a short spin, late costs idle time. */
 const SLEEP_FRACTION = 0.85;
+/**
+ * After an oversleep the real time is unknown but shorter: record this fraction of what was
+ * observed. 0.8 took ~10 steps to come down from a slow first replay (1041 ms learned, 250 ms real);
+ * 0.6 takes ~3, and undershooting only costs a short spin.
+ */
+const OVERSLEPT_SHRINK = 0.6;
 
 export class DoneEstimator {
   readonly #history = new Map<string, number[]>();
@@ -30,7 +36,7 @@ export class DoneEstimator {
    * shorter than observed: the estimate is then shrunk so it converges from above.
    */
   record(signature: string, observedMs: number, settledAfterSleep: boolean): void {
-    const value = settledAfterSleep ? observedMs * 0.8 : observedMs;
+    const value = settledAfterSleep ? observedMs * OVERSLEPT_SHRINK : observedMs;
     const list = this.#history.get(signature) ?? [];
     list.push(value);
     if (list.length > HISTORY) list.shift();

@@ -16,6 +16,11 @@ export interface KernelSource {
   readonly entryPoint?: string;
 }
 
+/** What get() returns while prefetching: never encoded (the batcher is in dry-run mode then). */
+export const PREFETCH_PLACEHOLDER = Object.freeze({
+  label: 'prefetch placeholder',
+}) as unknown as GPUComputePipeline;
+
 export interface PipelineCacheStats {
   readonly compiled: number;
   readonly hits: number;
@@ -28,6 +33,8 @@ export class PipelineCache {
   readonly #wgsl = new Map<string, string>();
   #compiled = 0;
   #hits = 0;
+  /** While prefetching (prefetch.ts): compiles started by get(), which returns a placeholder. */
+  #prefetching: Promise<GPUComputePipeline>[] | undefined;
 
   constructor(device: GPUDevice) {
     this.#device = device;
@@ -38,10 +45,30 @@ export class PipelineCache {
     const ready = this.#lookup(kernel);
     if (ready) return ready;
     const pending = this.#pending.get(kernel.key);
-    if (pending) return pending;
-    const promise = this.#compile(kernel).finally(() => this.#pending.delete(kernel.key));
-    this.#pending.set(kernel.key, promise);
+    const promise =
+      pending ?? this.#compile(kernel).finally(() => this.#pending.delete(kernel.key));
+    if (!pending) this.#pending.set(kernel.key, promise);
+    if (this.#prefetching) {
+      this.#prefetching.push(promise);
+      return PREFETCH_PLACEHOLDER;
+    }
     return promise;
+  }
+
+  /**
+   * From now until endPrefetch(), get() starts compiles without waiting for them and returns a
+   * placeholder that only a dry-run batcher accepts (runtime/gpu/prefetch.ts).
+   */
+  beginPrefetch(): void {
+    this.#prefetching = [];
+  }
+
+  /** Waits for every compile started since beginPrefetch(); rejects with the first error. */
+  async endPrefetch(): Promise<number> {
+    const started = this.#prefetching ?? [];
+    this.#prefetching = undefined;
+    await Promise.all(started);
+    return started.length;
   }
 
   /**

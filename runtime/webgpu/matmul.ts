@@ -127,11 +127,10 @@ function copyOperand(
   if (!aligned) return undefined;
   const pool = texturePool(ctx.device);
   const texture = pool.acquire(layout.width, layout.height, label);
-  // The batcher has no texture copies: submit what it holds first so the copy stays in order.
-  ctx.queue.flush();
-  const encoder = ctx.device.createCommandEncoder({ label });
+  // Through the batcher: in order with the dispatches, in the same submit, and recorded when a
+  // step is captured (runtime/webgpu/captured-graph.ts).
   for (let b = 0; b < items; b++) {
-    encoder.copyBufferToTexture(
+    ctx.queue.copyToTexture(
       {
         buffer: view.buffer,
         offset: (offset + b * view.strideBatchOuter) * 4,
@@ -148,7 +147,6 @@ function copyOperand(
       [cols / 4, layout.rows],
     );
   }
-  ctx.device.queue.submit([encoder.finish()]);
   return texture;
 }
 
