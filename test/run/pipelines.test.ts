@@ -120,6 +120,10 @@ const TABLE: Readonly<Record<string, Entry>> = {
     set: [...BCCD_BOX_DOMAIN, ...BCCD_FINETUNE],
     stages: ['pretrain', 'finetune'],
   },
+  'bccd-fcos-baseline.align': {
+    set: [...BCCD_IMAGE_DOMAIN, ...BCCD_FINETUNE],
+    stages: ['image_domain', 'finetune'],
+  },
   'aligndet-fcos.align': {
     set: [
       ...COCO_DATA,
@@ -268,7 +272,7 @@ describe('every shipped pipeline at tiny sizes', () => {
           }
         expect(compared).toBe(2);
       }
-      if (file === 'bccd-baseline.align') {
+      if (file === 'bccd-baseline.align' || file === 'bccd-fcos-baseline.align') {
         // Fine-tuning's frozen stem and layer1 (frozen_stages: 1) still hold the encoder's values.
         const encoder = groupOf(runDir, 'image_domain', 'encoder.');
         const ft = groupOf(runDir, 'finetune', 'detector_frozen.');
