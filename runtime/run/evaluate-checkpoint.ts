@@ -123,6 +123,13 @@ export async function loadCheckpointDetector(path: string): Promise<CheckpointDe
     throw new EvalCheckpointError(
       `${checkpoint} is of stage ${loaded.meta.stage}, which ${pipeline} no longer has`,
     );
+  if (spec.kind === 'fcos_finetune')
+    throw new EvalCheckpointError(
+      `${checkpoint} is of the FCOS fine-tuning stage ${spec.name}: alignc eval rebuilds RetinaNet detectors only so far`,
+      {
+        hint: `the stage's evaluate clause scored it during the run: the eval records of ${runDir}/log.jsonl, or alignc report ${runDir}`,
+      },
+    );
   if (spec.kind !== 'finetune')
     throw new EvalCheckpointError(
       `${checkpoint} is of the ${spec.kind.replace('_', '-')} stage ${spec.name}: its detector has a projector, not class logits`,

@@ -12,6 +12,7 @@ import { planProgram } from '../../compiler/lower/plan.js';
 import { AlignError } from '../../runtime/errors.js';
 import { readRunLog } from '../../runtime/io/run-log-reader.js';
 import { packageRoot } from '../../runtime/package-root.js';
+import { loadCheckpointDetector } from '../../runtime/run/evaluate-checkpoint.js';
 import { runPipeline, stageSpecsOf } from '../../runtime/run/executor.js';
 import { applyOverrides } from '../../runtime/run/overrides.js';
 import { lrScheduleOf } from '../../runtime/run/stage-spec.js';
@@ -151,6 +152,15 @@ describe('alignc run, tiny FCOS pipeline', () => {
     const a = pre.groups.get('online_backbone.backbone.')!.get('backbone.conv1.weight')!;
     const b = ft.groups.get('detector_frozen.')!.get('backbone.conv1.weight')!;
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
+  });
+
+  it('alignc eval refuses an FCOS checkpoint with what to read instead', async () => {
+    const e: unknown = await loadCheckpointDetector(runDir).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(AlignError);
+    expect((e as AlignError).message).toContain('alignc eval rebuilds RetinaNet detectors only');
   });
 
   it('initialises an FCOS box-domain stage from an earlier stage (its frozen backbone)', async () => {
