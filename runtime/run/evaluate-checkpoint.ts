@@ -1,9 +1,11 @@
 // Evaluation of a trained checkpoint outside a run (`alignc eval RUN_DIR|CHECKPOINT --data …`):
 // finds the checkpoint (a file, or a run directory's newest finished fine-tuning checkpoint), reads
 // the run's log header for the pipeline, its `--set` overrides and the seed, rebuilds the plan and
-// the stage's detector and evaluation view exactly as `alignc run` did, loads the weights, and runs
-// the same inference + COCO scoring as the stage's `evaluate` clause (./evaluate.ts).
-// Flow: run directory → plan → **detector + weights** → ./evaluate.ts → COCO report.
+// the stage's detector (RetinaNet for a `finetune` stage, FCOS for an `fcos_finetune` one) and
+// evaluation view exactly as `alignc run` did, loads the weights, and runs the same inference + COCO
+// scoring as the stage's `evaluate` clause (./evaluate.ts, ./fcos-evaluate.ts).
+// Flow: run directory → plan → **detector + weights** → ./evaluate.ts | ./fcos-evaluate.ts → COCO
+// report.
 
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -16,30 +18,35 @@ import type { Dataset } from '../data/dataset.js';
 import { openDataset } from '../data/open.js';
 import type { DataWarnings } from '../data/warnings.js';
 import { AlignError } from '../errors.js';
-import type { BboxEvalReport } from '../eval/coco-eval.js';
+import { evaluateBbox, type BboxEvalReport } from '../eval/coco-eval.js';
+import type { CocoResultJson } from '../eval/coco-format.js';
 import { readRunLog } from '../io/run-log-reader.js';
 import { RUN_LOG_FILE, type RunHeader } from '../io/run-log.js';
 import type { DenseDetector } from '../models/detector.js';
+import type { FcosHead } from '../models/fcos-head.js';
 import type { RetinaHead } from '../models/retina-head.js';
 import { Rng } from '../rng.js';
 import type { Backend } from '../tensor/backend.js';
 import { CHECKPOINT_DIR, listCheckpoints, loadCheckpoint } from '../train/checkpoint.js';
 import { canvasFor, openDeclaredDataset, viewPlanOf, type ViewPlan } from './build-data.js';
 import { buildRetinaNet, retinaNetPlanOf, type RetinaNetPlan } from './build-detector.js';
-import { evaluateDetector } from './evaluate.js';
+import { detect, groundTruthOf } from './evaluate.js';
 import { stageSpecsOf } from './executor.js';
+import { buildFcos, fcosPlanOf, type FcosPlan } from './fcos-detector.js';
+import { detectFcos } from './fcos-evaluate.js';
+import type { FcosFinetuneStage } from './fcos-stage-spec.js';
 import { GROUP_DETECTOR, GROUP_DETECTOR_FROZEN } from './finetune-step.js';
 import { applyOverrides } from './overrides.js';
 import { Declarations } from './stage-runtime.js';
-import type { FinetuneStage } from './stage-spec.js';
+import type { FinetuneStage, StageSpec } from './stage-spec.js';
 
 /** A checkpoint or run directory that cannot be evaluated, or evaluation data that does not fit. */
 export class EvalCheckpointError extends AlignError {
   readonly code = 'E_EVAL_CHECKPOINT';
 }
 
-/** A fine-tuned detector rebuilt from a run's checkpoint. */
-export interface CheckpointDetector {
+/** What a fine-tuned detector rebuilt from a run's checkpoint has, whatever its family. */
+interface CheckpointCommon {
   readonly checkpoint: string;
   readonly runDir: string;
   readonly header: RunHeader;
@@ -47,14 +54,31 @@ export interface CheckpointDetector {
   readonly pipeline: string;
   readonly pipelineChanged: boolean;
   readonly overrides: readonly string[];
-  readonly stage: FinetuneStage;
   readonly step: number;
   readonly declarations: Declarations;
-  readonly plan: RetinaNetPlan;
   readonly view: ViewPlan;
-  readonly model: DenseDetector<RetinaHead>;
+  /** Every tensor of the detector by state name (trainable and frozen). */
   readonly weights: ReadonlyMap<string, TensorData>;
 }
+
+/** A RetinaNet of a `finetune` stage. */
+export interface RetinaNetCheckpoint extends CheckpointCommon {
+  readonly family: 'retinanet';
+  readonly stage: FinetuneStage;
+  readonly plan: RetinaNetPlan;
+  readonly model: DenseDetector<RetinaHead>;
+}
+
+/** An FCOS of an `fcos_finetune` stage. */
+export interface FcosCheckpoint extends CheckpointCommon {
+  readonly family: 'fcos';
+  readonly stage: FcosFinetuneStage;
+  readonly plan: FcosPlan;
+  readonly model: DenseDetector<FcosHead>;
+}
+
+/** A fine-tuned detector rebuilt from a run's checkpoint, by detector family. */
+export type CheckpointDetector = RetinaNetCheckpoint | FcosCheckpoint;
 
 /** The `--set` values of a recorded `alignc run` command line, in order. */
 export function overridesOfCommand(command: readonly string[]): string[] {
@@ -123,52 +147,73 @@ export async function loadCheckpointDetector(path: string): Promise<CheckpointDe
     throw new EvalCheckpointError(
       `${checkpoint} is of stage ${loaded.meta.stage}, which ${pipeline} no longer has`,
     );
-  if (spec.kind === 'fcos_finetune')
-    throw new EvalCheckpointError(
-      `${checkpoint} is of the FCOS fine-tuning stage ${spec.name}: alignc eval rebuilds RetinaNet detectors only so far`,
-      {
-        hint: `the stage's evaluate clause scored it during the run: the eval records of ${runDir}/log.jsonl, or alignc report ${runDir}`,
-      },
-    );
-  if (spec.kind !== 'finetune')
-    throw new EvalCheckpointError(
-      `${checkpoint} is of the ${spec.kind.replace('_', '-')} stage ${spec.name}: its detector has a projector, not class logits`,
-      { hint: 'evaluate a fine-tuning checkpoint (or the run directory: its newest one)' },
-    );
   const declarations = new Declarations(program.declarations);
-  const plan = retinaNetPlanOf(declarations.get(spec.detector, 'detector', spec.at));
-  const view = viewPlanOf(declarations.get(spec.view, 'view', spec.at));
-  const model = await buildRetinaNet(plan, Rng.fromSeed(header.seed).child('init', spec.name));
   const weights = new Map<string, TensorData>([
     ...(loaded.groups.get(GROUP_DETECTOR_FROZEN) ?? []),
     ...(loaded.groups.get(GROUP_DETECTOR) ?? []),
   ]);
-  for (const { name, parameter } of model.state()) {
-    const t = weights.get(name);
-    if (t === undefined || t.shape.join() !== parameter.shape.join())
-      throw new EvalCheckpointError(
-        `${checkpoint}: tensor ${name} ${t === undefined ? 'is missing' : `has shape [${t.shape.join(', ')}]`}; detector ${plan.name} of ${pipeline} needs [${parameter.shape.join(', ')}]`,
-        {
-          hint: 'the pipeline file changed since the run; evaluate with the pipeline it was made from',
-        },
-      );
-  }
-  return {
+  const common = {
     checkpoint,
     runDir,
     header,
     pipeline,
     pipelineChanged,
     overrides,
-    stage: spec,
     step: loaded.meta.step,
     declarations,
-    plan,
-    view,
-    model,
     weights,
   };
+  const d = await rebuildDetector(spec, common, Rng.fromSeed(header.seed).child('init', spec.name));
+  for (const { name, parameter } of d.model.state()) {
+    const t = weights.get(name);
+    if (t === undefined || t.shape.join() !== parameter.shape.join())
+      throw new EvalCheckpointError(
+        `${checkpoint}: tensor ${name} ${t === undefined ? 'is missing' : `has shape [${t.shape.join(', ')}]`}; detector ${d.plan.name} of ${pipeline} needs [${parameter.shape.join(', ')}]`,
+        {
+          hint: 'the pipeline file changed since the run; evaluate with the pipeline it was made from',
+        },
+      );
+  }
+  return d;
 }
+
+/** The untrained detector and evaluation view of a fine-tuning stage, as its stage runtime does. */
+async function rebuildDetector(
+  spec: StageSpec,
+  common: Omit<CheckpointCommon, 'view'>,
+  rng: Rng,
+): Promise<CheckpointDetector> {
+  const { checkpoint, declarations } = common;
+  switch (spec.kind) {
+    case 'finetune': {
+      const plan = retinaNetPlanOf(declarations.get(spec.detector, 'detector', spec.at));
+      const view = viewPlanOf(declarations.get(spec.view, 'view', spec.at));
+      const model = await buildRetinaNet(plan, rng);
+      return { ...common, family: 'retinanet', stage: spec, plan, view, model };
+    }
+    case 'fcos_finetune': {
+      const plan = fcosPlanOf(declarations.get(spec.detector, 'detector', spec.at));
+      const view = viewPlanOf(declarations.get(spec.view, 'view', spec.at));
+      const model = await buildFcos(plan, rng);
+      return { ...common, family: 'fcos', stage: spec, plan, view, model };
+    }
+    case 'box_domain':
+    case 'fcos_box_domain':
+      throw new EvalCheckpointError(
+        `${checkpoint} is of the ${spec.kind.replaceAll('_', '-')} stage ${spec.name}: its detector has a projector, not class logits`,
+        { hint: FINETUNE_HINT },
+      );
+    case 'image_domain':
+      throw new EvalCheckpointError(
+        `${checkpoint} is of the image-domain stage ${spec.name}: it trains a backbone encoder, not a detector`,
+        { hint: FINETUNE_HINT },
+      );
+    default:
+      return spec satisfies never;
+  }
+}
+
+const FINETUNE_HINT = 'evaluate a fine-tuning checkpoint (or the run directory: its newest one)';
 
 /**
  * The evaluation dataset of `--data NAME`: a dataset declaration of the run's pipeline, or a split
@@ -216,21 +261,37 @@ export async function evaluationDataset(
   return dataset;
 }
 
-/** Inference and COCO scoring of a rebuilt detector, as the stage's `evaluate` clause does it. */
-export function evaluateCheckpointDetector(
+/** A rebuilt detector's detections on the dataset, as the stage's `evaluate` clause makes them. */
+export function detectCheckpointDetector(
   d: CheckpointDetector,
   dataset: Dataset,
   backend: Backend,
-): Promise<BboxEvalReport> {
-  return evaluateDetector({
-    model: d.model,
+): Promise<CocoResultJson[]> {
+  const common = {
     weights: d.weights,
-    anchors: d.plan.anchors,
     dataset,
     view: d.view,
     canvas: canvasFor(dataset, [d.view]),
     seed: d.header.seed,
     maxDets: d.stage.evaluate?.maxDets ?? 100,
     backend,
-  });
+  };
+  switch (d.family) {
+    case 'retinanet':
+      return detect({ ...common, model: d.model, anchors: d.plan.anchors });
+    case 'fcos':
+      return detectFcos({ ...common, model: d.model });
+    default:
+      return d satisfies never;
+  }
+}
+
+/** Inference and COCO scoring of a rebuilt detector, as the stage's `evaluate` clause does it. */
+export async function evaluateCheckpointDetector(
+  d: CheckpointDetector,
+  dataset: Dataset,
+  backend: Backend,
+): Promise<BboxEvalReport> {
+  const results = await detectCheckpointDetector(d, dataset, backend);
+  return evaluateBbox(groundTruthOf(dataset), results, { groundTruth: dataset.name });
 }

@@ -4,26 +4,42 @@
 // conv_centerness, COCO evaluation on a few val images. Checks the log's loss terms, that the
 // surgery kept the towers and dropped the predictors, and the printed metrics against the log.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { parseArgs } from '../../cli/command.js';
+import { evalCommand } from '../../cli/commands/eval.js';
 import { checkFilesOrThrow } from '../../compiler/check/index.js';
 import { planProgram } from '../../compiler/lower/plan.js';
 import { AlignError } from '../../runtime/errors.js';
 import { readRunLog } from '../../runtime/io/run-log-reader.js';
 import { packageRoot } from '../../runtime/package-root.js';
-import { loadCheckpointDetector } from '../../runtime/run/evaluate-checkpoint.js';
+import type { TensorData } from '../../runtime/cpu/tensor-data.js';
+import { Rng } from '../../runtime/rng.js';
+import { canvasFor, openDeclaredDataset, viewPlanOf } from '../../runtime/run/build-data.js';
+import {
+  detectCheckpointDetector,
+  loadCheckpointDetector,
+} from '../../runtime/run/evaluate-checkpoint.js';
+import { groundTruthOf } from '../../runtime/run/evaluate.js';
+import { evaluateBbox } from '../../runtime/eval/coco-eval.js';
 import { runPipeline, stageSpecsOf } from '../../runtime/run/executor.js';
+import { buildFcos, fcosPlanOf } from '../../runtime/run/fcos-detector.js';
+import { detectFcos } from '../../runtime/run/fcos-evaluate.js';
+import { Declarations } from '../../runtime/run/stage-runtime.js';
 import { applyOverrides } from '../../runtime/run/overrides.js';
 import { lrScheduleOf } from '../../runtime/run/stage-spec.js';
 import { scheduleValue } from '../../runtime/optim/schedules.js';
 import { cpuReferenceBackend } from '../../runtime/tensor/backend.js';
-import { listCheckpoints, loadCheckpoint } from '../../runtime/train/checkpoint.js';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../../runtime/train/checkpoint.js';
 
 const root = packageRoot();
 mkdirSync(join(root, '.cache'), { recursive: true });
 const tmp = mkdtempSync(join(root, '.cache', 'run-fcos-e2e-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const file = relative(process.cwd(), join(root, 'pipelines', 'bccd-fcos.align'));
 const TINY = [
@@ -107,7 +123,8 @@ describe('alignc run, tiny FCOS pipeline', () => {
       pipelineText: 'tiny',
       runDir,
       seed: 5,
-      command: ['alignc', 'run', file],
+      // As `alignc run` records it: `alignc eval` reads the overrides back from here.
+      command: ['alignc', 'run', file, ...TINY.flatMap((s) => ['--set', s])],
       backend: cpuReferenceBackend(),
       backendName: 'cpu-reference',
       out: (line) => printed.push(line),
@@ -154,14 +171,80 @@ describe('alignc run, tiny FCOS pipeline', () => {
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
   });
 
-  it('alignc eval refuses an FCOS checkpoint with what to read instead', async () => {
-    const e: unknown = await loadCheckpointDetector(runDir).then(
-      () => undefined,
-      (x: unknown) => x,
+  /** `alignc eval ARGV…`'s stdout (its own code path: the CLI command). */
+  async function evalCli(argv: string[]): Promise<string> {
+    let stdout = '';
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += String(chunk);
+      return true;
+    });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    expect(await evalCommand.run(parseArgs(argv, evalCommand.options))).toBe(0);
+    return stdout;
+  }
+  interface EvalJson {
+    checkpoint: string;
+    stage: string;
+    step: number;
+    data: string;
+    stats: Record<string, number>;
+    counts: { images: number; detections: number };
+  }
+
+  it("alignc eval scores the run's FCOS checkpoint exactly as the run's evaluate clause did", async () => {
+    const logged = readRunLog(join(runDir, 'log.jsonl')).evals;
+    expect(logged).toHaveLength(1);
+    const d = await loadCheckpointDetector(runDir);
+    expect(d.family).toBe('fcos');
+    const out = JSON.parse(await evalCli([runDir, '--json'])) as EvalJson;
+    expect(out).toMatchObject({ stage: 'finetune', step: 2, data: 'cells_val' });
+    expect(out.checkpoint).toMatch(/finetune-00000002\.safetensors$/);
+    expect(out.stats).toEqual(logged[0].stats);
+    expect(out.counts.images).toBe(logged[0].counts.images);
+    expect(out.counts.detections).toBe(logged[0].counts.detections);
+  }, 60_000);
+
+  it('alignc eval scores an FCOS checkpoint with detections as the hand-assembled reference does', async () => {
+    const ft = loadCheckpoint(
+      listCheckpoints(runDir).find((c) => c.meta.stage === 'finetune' && c.meta.complete)!.path,
     );
-    expect(e).toBeInstanceOf(AlignError);
-    expect((e as AlignError).message).toContain('alignc eval rebuilds RetinaNet detectors only');
-  });
+    const boostedDir = join(tmp, 'boosted');
+    mkdirSync(boostedDir);
+    copyFileSync(join(runDir, 'log.jsonl'), join(boostedDir, 'log.jsonl'));
+    const detector = new Map(ft.groups.get('detector.')!);
+    const bias = detector.get('bbox_head.conv_cls.bias')!;
+    detector.set('bbox_head.conv_cls.bias', {
+      ...bias,
+      data: new Float32Array(bias.data.length).fill(2),
+    });
+    const groups = new Map(ft.groups);
+    groups.set('detector.', detector);
+    saveCheckpoint(boostedDir, ft.meta, groups);
+
+    const out = JSON.parse(await evalCli([boostedDir, '--json'])) as EvalJson;
+    const decls = new Declarations(plan.declarations);
+    const view = viewPlanOf(decls.get('train_view', 'view', ''));
+    const dataset = await openDeclaredDataset(decls.get('cells_val', 'dataset', ''));
+    const detections = await detectFcos({
+      model: await buildFcos(fcosPlanOf(decls.get('finetuned', 'detector', '')), Rng.fromSeed(0)),
+      weights: new Map<string, TensorData>([...groups.get('detector_frozen.')!, ...detector]),
+      dataset,
+      view,
+      canvas: canvasFor(dataset, [view]),
+      seed: 5,
+      maxDets: 100,
+      backend: cpuReferenceBackend(),
+    });
+    const reference = evaluateBbox(groundTruthOf(dataset), detections, {
+      groundTruth: dataset.name,
+    });
+    expect(detections.length).toBeGreaterThan(100);
+    expect(out.counts).toEqual(reference.counts);
+    expect(out.stats).toEqual(reference.byName);
+    // Untrained boxes score AP 0 however they are placed: the detections must be the reference's.
+    const d = await loadCheckpointDetector(boostedDir);
+    expect(await detectCheckpointDetector(d, dataset, cpuReferenceBackend())).toEqual(detections);
+  }, 60_000);
 
   it('initialises an FCOS box-domain stage from an earlier stage (its frozen backbone)', async () => {
     const initFile = relative(
