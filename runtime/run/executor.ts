@@ -28,7 +28,6 @@ import { openRunLog } from '../train/run-log-files.js';
 import { runStage } from '../train/stage-loop.js';
 import { StopSignal } from '../train/stop-signal.js';
 import {
-  canvasFor,
   datasetSourceOf,
   openDeclaredDataset,
   proposalSourceOf,

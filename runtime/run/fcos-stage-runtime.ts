@@ -17,21 +17,22 @@ import {
 import { regressRangesOf } from '../train/fcos-point-targets.js';
 import { LoweredLoss } from '../train/lowered-loss.js';
 import { boxDomainDetectorOf } from '../train/module-detector.js';
-import { canvasFor, viewPlanOf } from './build-data.js';
-import { emaPlanOf } from './build-detector.js';
+import { boxDomainStagePlans } from './box-domain-stage.js';
+import { canvasFor } from './build-data.js';
 import { RunPlanError, RunUnsupportedError } from './errors.js';
 import { buildFcos, fcosPlanOf, type FcosPlan } from './fcos-detector.js';
 import { evaluateFcos } from './fcos-evaluate.js';
 import { FcosFinetuneStep } from './fcos-finetune-step.js';
+import { finetuneStageData, finetuneStageRuntime } from './finetune-stage.js';
 import type { FcosBoxDomainStage, FcosFinetuneStage } from './fcos-stage-spec.js';
 import {
   applyInit,
   batchesPerEpoch,
   stageLoader,
   RenamedLossStep,
-  sameNormalisation,
   stageDataset,
   type Declarations,
+  type FinetuneEvaluation,
   type StageRuntime,
   type StageRuntimeOptions,
 } from './stage-runtime.js';
@@ -81,30 +82,12 @@ export async function fcosBoxDomainRuntime(
   stages: ReadonlyMap<string, StageSpec>,
 ): Promise<StageRuntime> {
   const plan = fcosPlanOf(decls.get(stage.online, 'detector', stage.at));
-  if (plan.classifier.kind !== 'projector')
-    throw new RunPlanError(
-      `detector ${plan.name}: box-domain pre-training needs a projector head (embed: mlp(…))`,
-      plan.at,
-    );
-  if (!plan.frozenBackbone)
-    throw new RunUnsupportedError(
-      `detector ${plan.name}: the box-domain step keeps the backbone frozen; write resnet(…, frozen: true)`,
-      plan.at,
-    );
   if (stage.params !== stage.online)
     throw new RunUnsupportedError(
       `stage ${stage.name}: optimize params: ${stage.params}, but the online detector is ${stage.online}`,
       stage.at,
     );
-  const ema = emaPlanOf(decls.get(stage.momentum, 'detector', stage.at));
-  if (ema === undefined || ema.online !== stage.online)
-    throw new RunPlanError(`detector ${stage.momentum} must be ema(${stage.online}, …)`, stage.at);
-  const views = stage.views.map((v) => viewPlanOf(decls.get(v, 'view', stage.at)));
-  if (!sameNormalisation(views[0], views[1]))
-    throw new RunUnsupportedError(
-      `stage ${stage.name}: both views must normalise with the same mean and std`,
-      stage.at,
-    );
+  const { ema, views } = boxDomainStagePlans(stage, plan, decls);
   const targets = fcosTargetConfigOf(stage.ranges, plan, stage.matchAt);
   const dataset = await stageDataset(stage, decls, o);
   const model = await buildFcos(plan, Rng.fromSeed(o.seed).child('init', stage.name));
@@ -147,32 +130,16 @@ export async function fcosFinetuneRuntime(
   stages: ReadonlyMap<string, StageSpec>,
 ): Promise<StageRuntime> {
   const plan = fcosPlanOf(decls.get(stage.detector, 'detector', stage.at));
-  if (plan.classifier.kind !== 'logits')
-    throw new RunPlanError(
-      `detector ${plan.name}: fine-tuning needs classes: K in its head`,
-      plan.at,
-    );
-  if (stage.params !== stage.detector)
-    throw new RunUnsupportedError(
-      `stage ${stage.name}: optimize params: ${stage.params}, but the stage runs ${stage.detector}`,
-      stage.at,
-    );
+  // The ranges are checked first: a plan error needs no dataset opened.
   const targets = fcosTargetConfigOf(stage.ranges, plan, stage.matchAt);
-  const view = viewPlanOf(decls.get(stage.view, 'view', stage.at));
-  const dataset = await stageDataset(stage, decls, o);
-  const numClasses = plan.classifier.numClasses;
-  if (numClasses !== dataset.categories.length)
-    throw new RunPlanError(
-      `detector ${plan.name} has ${numClasses} classes but dataset ${stage.data.dataset} has ${dataset.categories.length} (${dataset.categories.map((c) => c.name).join(', ')})`,
-      plan.at,
-    );
+  const data = await finetuneStageData(stage, plan, decls, o);
   const model = await buildFcos(plan, Rng.fromSeed(o.seed).child('init', stage.name));
   applyInit(stage, stage.detector, model, o, stages);
   const step = new FcosFinetuneStep({
     model,
     targets,
-    numClasses,
-    classOf: new Map(dataset.categories.map((c, i) => [c.id, i])),
+    numClasses: data.numClasses,
+    classOf: data.classOf,
     alpha: stage.alpha,
     gamma: stage.gamma,
     boxLoss: stage.boxLoss,
@@ -182,20 +149,13 @@ export async function fcosFinetuneRuntime(
     ...(stage.clipNorm === undefined ? {} : { clipNorm: stage.clipNorm }),
     backend: o.backend,
   });
-  return {
-    step,
-    loader: stageLoader(dataset, [view], stage.data.batch, o),
-    batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch),
-    finetune: {
-      view,
-      evaluate: (e) =>
-        evaluateFcos({
-          ...e,
-          model,
-          weights: step.weights(),
-          view,
-          canvas: canvasFor(e.dataset, [view]),
-        }),
-    },
-  };
+  const evaluate = (e: FinetuneEvaluation) =>
+    evaluateFcos({
+      ...e,
+      model,
+      weights: step.weights(),
+      view: data.view,
+      canvas: canvasFor(e.dataset, [data.view]),
+    });
+  return finetuneStageRuntime(stage, data, step, evaluate, o);
 }

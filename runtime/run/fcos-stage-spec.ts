@@ -11,15 +11,12 @@ import { ConfigReader } from './config-values.js';
 import { RunUnsupportedError } from './errors.js';
 import type { FcosBoxLoss } from '../train/fcos-regression.js';
 import {
-  boxDomainBranchesOf,
-  callOf,
   evaluateClauseOf,
   initClauseOf,
-  type Clause,
-  type CommonStage,
   type EvaluateClause,
   type InitClause,
-} from './stage-spec.js';
+} from './stage-clauses.js';
+import { boxDomainBranchesOf, callOf, type Clause, type CommonStage } from './stage-spec.js';
 
 export interface FcosFinetuneStage extends CommonStage {
   readonly kind: 'fcos_finetune';

@@ -18,7 +18,7 @@ import { emaPlanOf } from './build-detector.js';
 import { RunPlanError, RunUnsupportedError } from './errors.js';
 import { buildEncoder, encoderPlanOf } from './image-domain-encoder.js';
 import type { ImageDomainStage } from './image-domain-spec.js';
-import type { InitClause } from './stage-spec.js';
+import type { InitClause } from './stage-clauses.js';
 import type { Declarations, StageRuntime, StageRuntimeOptions } from './stage-runtime.js';
 
 /** Checkpoint groups holding the weights of `init.source` of an image-domain stage. */

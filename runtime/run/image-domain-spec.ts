@@ -8,7 +8,8 @@
 import type { ConfigValue, StagePlan } from '../../compiler/lower/plan.js';
 import type { EncoderOutputRef, ImageDomainTerm } from '../train/image-domain-step.js';
 import { RunUnsupportedError } from './errors.js';
-import type { CommonStage, InitClause } from './stage-spec.js';
+import type { InitClause } from './stage-clauses.js';
+import type { CommonStage } from './stage-spec.js';
 
 export interface ImageDomainStage extends CommonStage {
   readonly kind: 'image_domain';

@@ -26,11 +26,11 @@ import { listCheckpoints, loadCheckpoint, type TensorGroups } from '../train/che
 import { LoweredLoss } from '../train/lowered-loss.js';
 import { boxDomainDetectorOf } from '../train/module-detector.js';
 import type { StepContext, StepResult, TrainableStep } from '../train/stage-loop.js';
+import { boxDomainStagePlans } from './box-domain-stage.js';
 import {
   canvasFor,
   openDeclaredDataset,
   proposalSourceOf,
-  viewPlanOf,
   withProposals,
   type ViewPlan,
 } from './build-data.js';
@@ -38,9 +38,11 @@ import { buildRetinaNet, emaPlanOf, retinaNetPlanOf } from './build-detector.js'
 import { RunPlanError, RunUnsupportedError } from './errors.js';
 import { evaluateDetector } from './evaluate.js';
 import { fcosBoxDomainRuntime, fcosFinetuneRuntime } from './fcos-stage-runtime.js';
+import { finetuneStageData, finetuneStageRuntime } from './finetune-stage.js';
 import { FinetuneStep, GROUP_DETECTOR, GROUP_DETECTOR_FROZEN } from './finetune-step.js';
 import { imageDomainInitGroups, imageDomainRuntime } from './image-domain-runtime.js';
-import type { BoxDomainStage, FinetuneStage, InitClause, StageSpec } from './stage-spec.js';
+import type { InitClause } from './stage-clauses.js';
+import type { BoxDomainStage, FinetuneStage, StageSpec } from './stage-spec.js';
 
 /** The plan's declarations by name, with a typed lookup that names what was expected. */
 export class Declarations {
@@ -82,13 +84,16 @@ export interface StageRuntime {
   /** The fine-tuned detector's evaluation (current weights, its view's test scale), if supervised. */
   readonly finetune?: {
     readonly view: ViewPlan;
-    evaluate(o: {
-      readonly dataset: Dataset;
-      readonly seed: number;
-      readonly maxDets: number;
-      readonly backend: Backend;
-    }): Promise<BboxEvalReport>;
+    evaluate(o: FinetuneEvaluation): Promise<BboxEvalReport>;
   };
+}
+
+/** What the run gives a fine-tuned detector's evaluation (the test split, seed and limits). */
+export interface FinetuneEvaluation {
+  readonly dataset: Dataset;
+  readonly seed: number;
+  readonly maxDets: number;
+  readonly backend: Backend;
 }
 
 /** Renames the box-domain step's fixed loss names to the plan's loss names. */
@@ -244,27 +249,8 @@ async function boxDomainRuntime(
   o: StageRuntimeOptions,
   stages: ReadonlyMap<string, StageSpec>,
 ): Promise<StageRuntime> {
-  const onlineDecl = decls.get(stage.online, 'detector', stage.at);
-  const plan = retinaNetPlanOf(onlineDecl);
-  if (plan.classifier.kind !== 'projector')
-    throw new RunPlanError(
-      `detector ${plan.name}: box-domain pre-training needs a projector head (embed: mlp(…))`,
-      plan.at,
-    );
-  if (!plan.frozenBackbone)
-    throw new RunUnsupportedError(
-      `detector ${plan.name}: the box-domain step keeps the backbone frozen; write resnet(…, frozen: true)`,
-      plan.at,
-    );
-  const ema = emaPlanOf(decls.get(stage.momentum, 'detector', stage.at));
-  if (ema === undefined || ema.online !== stage.online)
-    throw new RunPlanError(`detector ${stage.momentum} must be ema(${stage.online}, …)`, stage.at);
-  const views = stage.views.map((v) => viewPlanOf(decls.get(v, 'view', stage.at)));
-  if (!sameNormalisation(views[0], views[1]))
-    throw new RunUnsupportedError(
-      `stage ${stage.name}: both views must normalise with the same mean and std`,
-      stage.at,
-    );
+  const plan = retinaNetPlanOf(decls.get(stage.online, 'detector', stage.at));
+  const { ema, views } = boxDomainStagePlans(stage, plan, decls);
   const dataset = await stageDataset(stage, decls, o);
   const model = await buildRetinaNet(plan, Rng.fromSeed(o.seed).child('init', stage.name));
   // E.g. the backbone of an image-domain stage's encoder (AlignDet's ImageNet stand-in).
@@ -363,32 +349,15 @@ async function finetuneRuntime(
   stages: ReadonlyMap<string, StageSpec>,
 ): Promise<StageRuntime> {
   const plan = retinaNetPlanOf(decls.get(stage.detector, 'detector', stage.at));
-  if (plan.classifier.kind !== 'logits')
-    throw new RunPlanError(
-      `detector ${plan.name}: fine-tuning needs classes: K in its head`,
-      plan.at,
-    );
-  if (stage.params !== stage.detector)
-    throw new RunUnsupportedError(
-      `stage ${stage.name}: optimize params: ${stage.params}, but the stage runs ${stage.detector}`,
-      stage.at,
-    );
-  const view = viewPlanOf(decls.get(stage.view, 'view', stage.at));
-  const dataset = await stageDataset(stage, decls, o);
-  const numClasses = plan.classifier.numClasses;
-  if (numClasses !== dataset.categories.length)
-    throw new RunPlanError(
-      `detector ${plan.name} has ${numClasses} classes but dataset ${stage.data.dataset} has ${dataset.categories.length} (${dataset.categories.map((c) => c.name).join(', ')})`,
-      plan.at,
-    );
+  const data = await finetuneStageData(stage, plan, decls, o);
   const model = await buildRetinaNet(plan, Rng.fromSeed(o.seed).child('init', stage.name));
   applyInit(stage, stage.detector, model, o, stages);
   const step = new FinetuneStep({
     model,
     anchors: plan.anchors,
     assigner: stage.assigner,
-    numClasses,
-    classOf: new Map(dataset.categories.map((c, i) => [c.id, i])),
+    numClasses: data.numClasses,
+    classOf: data.classOf,
     alpha: stage.alpha,
     gamma: stage.gamma,
     lossNames: stage.lossNames,
@@ -397,23 +366,16 @@ async function finetuneRuntime(
     ...(stage.clipNorm === undefined ? {} : { clipNorm: stage.clipNorm }),
     backend: o.backend,
   });
-  return {
-    step,
-    loader: stageLoader(dataset, [view], stage.data.batch, o),
-    batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch),
-    finetune: {
-      view,
-      evaluate: (e) =>
-        evaluateDetector({
-          ...e,
-          model,
-          weights: step.weights(),
-          anchors: plan.anchors,
-          view,
-          canvas: canvasFor(e.dataset, [view]),
-        }),
-    },
-  };
+  const evaluate = (e: FinetuneEvaluation) =>
+    evaluateDetector({
+      ...e,
+      model,
+      weights: step.weights(),
+      anchors: plan.anchors,
+      view: data.view,
+      canvas: canvasFor(e.dataset, [data.view]),
+    });
+  return finetuneStageRuntime(stage, data, step, evaluate, o);
 }
 
 /** Builds a stage's loader and step; `stages` are the plan's stages by name (for `init`). */

@@ -3,8 +3,9 @@
 // matching of each view, `box_infonce` + `l1`) or a **supervised fine-tuning** stage (one view, a
 // detector with class logits, `max_iou`, `sigmoid_focal` + `l1`, optionally `init` from an earlier
 // stage and `evaluate`). Clauses become settings (data, optimizer, lr schedule in iterations, length,
-// checkpoints, evaluation). A stage of any other shape is refused with the step that does not fit
-// and its `file:line:col`. Flow: plan (stages) → **stage specs** → runtime/train steps.
+// checkpoints, evaluation; `init` and `evaluate` are read by stage-clauses.ts). A stage of any other
+// shape is refused with the step that does not fit and its `file:line:col`.
+// Flow: plan (stages) → **stage specs** → runtime/train steps.
 
 import type { ConfigValue, StagePlan, StepPlan } from '../../compiler/lower/plan.js';
 import type { MaxIoUAssignerConfig } from '../detect/max-iou-assigner.js';
@@ -13,6 +14,12 @@ import type { OptimizerSpec } from '../optim/train-step.js';
 import { ConfigReader, type Quantity } from './config-values.js';
 import { RunUnsupportedError } from './errors.js';
 import { imageDomainSpecOf, type ImageDomainStage } from './image-domain-spec.js';
+import {
+  evaluateClauseOf,
+  initClauseOf,
+  type EvaluateClause,
+  type InitClause,
+} from './stage-clauses.js';
 import {
   fcosStageSpecOf,
   type FcosBoxDomainStage,
@@ -64,22 +71,6 @@ export interface BoxDomainStage extends CommonStage {
   readonly lossNames: readonly [string, string];
   /** `init online, from: image_domain_stage, …`: backbone weights of an earlier stage. */
   readonly init: InitClause | undefined;
-}
-
-export interface EvaluateClause {
-  readonly detector: string;
-  readonly dataset: string;
-  readonly every: Length | undefined;
-  readonly maxDets: number;
-  readonly at: string;
-}
-
-export interface InitClause {
-  readonly detector: string;
-  readonly fromStage: string;
-  readonly source: string | undefined;
-  readonly drop: readonly string[];
-  readonly at: string;
 }
 
 export interface FinetuneStage extends CommonStage {
@@ -208,55 +199,6 @@ export function assignerOf(
     negIouThr: r.number(args.neg, 'neg', 0.4),
     minPosIou: r.number(args.min_pos, 'min_pos', 0),
     matchLowQuality: r.boolean(args.low_quality, 'low_quality', true),
-  };
-}
-
-/** The `init` clause of a supervised stage, if any. */
-export function initClauseOf(
-  stageName: string,
-  clauses: ReadonlyMap<string, Clause>,
-): InitClause | undefined {
-  const initStep = clauses.get('init');
-  if (initStep === undefined) return undefined;
-  const ir = new ConfigReader(`stage ${stageName}, init`, initStep.at);
-  const a = argsOf(ir, initStep.args);
-  if (!ir.isRef(a.from))
-    throw new RunUnsupportedError(
-      `stage ${stageName}: init from a checkpoint file is not supported yet`,
-      initStep.at,
-      'init from an earlier stage of the pipeline',
-    );
-  return {
-    detector: ir.ref(a.detector, 'detector'),
-    fromStage: ir.ref(a.from, 'from'),
-    source: a.source === undefined ? undefined : ir.ref(a.source, 'source'),
-    drop: a.drop === undefined ? [] : ir.strings(a.drop, 'drop'),
-    at: initStep.at,
-  };
-}
-
-/** The `evaluate` clause of a supervised stage, if any (COCO mAP only). */
-export function evaluateClauseOf(
-  stageName: string,
-  clauses: ReadonlyMap<string, Clause>,
-): EvaluateClause | undefined {
-  const evalStep = clauses.get('evaluate');
-  if (evalStep === undefined) return undefined;
-  const er = new ConfigReader(`stage ${stageName}, evaluate`, evalStep.at);
-  const a = argsOf(er, evalStep.args);
-  const metric = er.block(a.metric, 'metric');
-  if (metric.block !== 'coco_map')
-    throw new RunUnsupportedError(
-      `stage ${stageName}: metric ${metric.block}(…) is not supported yet`,
-      evalStep.at,
-      'use coco_map()',
-    );
-  return {
-    detector: er.ref(a.detector, 'detector'),
-    dataset: er.ref(a.data, 'data'),
-    every: a.every === undefined ? undefined : er.quantity(a.every, 'every'),
-    maxDets: er.integer(metric.args.max_dets, 'max_dets', 100),
-    at: evalStep.at,
   };
 }
 

@@ -17,7 +17,6 @@
 // Flow: batch → targets (objective) → **traced step** → Backend.
 
 import type { TensorData } from '../cpu/tensor-data.js';
-import { allocate } from '../cpu/tensor-data.js';
 import type { Batch } from '../data/loader/batch.js';
 import type { FeatureMapSize } from '../detect/anchors.js';
 import { featureMapSizes } from '../detect/anchors.js';
@@ -34,12 +33,14 @@ import {
 } from './box-domain-objective.js';
 import type { MatchingConfig, ViewTargets } from './box-targets.js';
 import type { TensorGroups } from './checkpoint.js';
+import { groupsOf, restoreGroups, shapesOf, type GroupList } from './checkpoint-groups.js';
 import { TrainSetupError } from './errors.js';
 import type { LoweredLoss } from './lowered-loss.js';
 import type { StepContext, StepResult, TrainableStep } from './stage-loop.js';
+import { zeroOptimizerState } from './step-state.js';
 import {
   runTracedStep,
-  stateNamesOf,
+  stepResultOf,
   TracedStepCache,
   typesOf,
   type StepTensors,
@@ -95,10 +96,6 @@ export const GROUP_OPTIMIZER = 'optimizer.';
 
 export { LOSS_CONTRAST, LOSS_REGRESSION };
 
-function zerosLike(t: TensorData): TensorData {
-  return { shape: t.shape, dtype: t.dtype, data: allocate(t.dtype, t.data.length) };
-}
-
 export class BoxDomainStep implements TrainableStep<Batch> {
   online: Map<string, TensorData>;
   momentum: Map<string, TensorData>;
@@ -122,12 +119,7 @@ export class BoxDomainStep implements TrainableStep<Batch> {
     this.online = new Map(online);
     // f_k starts as an exact copy of f_q (§3.1).
     this.momentum = new Map(online);
-    this.optimizerState = new Map(
-      stateNamesOf(online.keys(), config.optimizer).map((n) => [
-        n,
-        zerosLike(online.get(n.slice(0, n.lastIndexOf('.')))!),
-      ]),
-    );
+    this.optimizerState = zeroOptimizerState(online, config.optimizer);
   }
 
   get momentumBase(): number {
@@ -136,48 +128,32 @@ export class BoxDomainStep implements TrainableStep<Batch> {
 
   /** Settings a resumed run must share with the checkpoint. */
   setup(): Record<string, unknown> {
-    const shapes = (m: ReadonlyMap<string, TensorData>) =>
-      Object.fromEntries([...m].map(([k, t]) => [k, t.shape]));
     return {
       kind: 'box_domain',
       optimizer: this.config.optimizer,
       clipNorm: this.config.clipNorm ?? null,
       baseMomentum: this.config.baseMomentum,
       ...this.objective.settings(),
-      online: shapes(this.online),
-      backbone: shapes(this.backbone),
+      online: shapesOf(this.online),
+      backbone: shapesOf(this.backbone),
     };
   }
 
-  groups(): TensorGroups {
-    return new Map([
+  #groupList(): GroupList {
+    return [
       [GROUP_ONLINE, this.online],
       [GROUP_BACKBONE, this.backbone],
       [GROUP_MOMENTUM, this.momentum],
       [GROUP_OPTIMIZER, this.optimizerState],
-    ]);
+    ];
+  }
+
+  groups(): TensorGroups {
+    return groupsOf(this.#groupList());
   }
 
   restore(groups: TensorGroups): void {
-    const take = (prefix: string, into: Map<string, TensorData>) => {
-      const g = groups.get(prefix);
-      if (g === undefined) throw new TrainSetupError(`checkpoint has no tensor group '${prefix}'`);
-      for (const name of into.keys()) {
-        const t = g.get(name);
-        if (t === undefined)
-          throw new TrainSetupError(`checkpoint has no tensor '${prefix}${name}'`);
-        const want = into.get(name)!.shape;
-        if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
-          throw new TrainSetupError(
-            `checkpoint tensor '${prefix}${name}' is [${t.shape.join(', ')}], the model's is [${want.join(', ')}]`,
-          );
-        into.set(name, t);
-      }
-    };
-    take(GROUP_ONLINE, this.online);
-    take(GROUP_BACKBONE, this.backbone);
-    take(GROUP_MOMENTUM, this.momentum);
-    take(GROUP_OPTIMIZER, this.optimizerState);
+    restoreGroups(groups, this.#groupList(), 'model');
   }
 
   #featureMaps(height: number, width: number): FeatureMapSize[] {
@@ -236,16 +212,7 @@ export class BoxDomainStep implements TrainableStep<Batch> {
     this.online = out.params;
     this.optimizerState = out.state;
     this.momentum = out.ema;
-    return {
-      losses: out.losses,
-      images: b,
-      seconds: {
-        data: dataSeconds,
-        forward: out.seconds.forward,
-        backward: out.seconds.backward,
-        optimizer: out.seconds.update,
-      },
-    };
+    return stepResultOf(out, b, dataSeconds);
   }
 
   /** The EMA momentum of this iteration: cosine from m0 to 1, k = 0-based iteration (§3.2). */

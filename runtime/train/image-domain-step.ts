@@ -14,7 +14,6 @@
 // Flow: batch (two views) → **image-domain step** (TrainableStep) → runtime/train's stage loop.
 
 import type { TensorData } from '../cpu/tensor-data.js';
-import { allocate } from '../cpu/tensor-data.js';
 import type { Batch } from '../data/loader/batch.js';
 import { ParameterBinding } from '../nn/binding.js';
 import type { Module, NamedParameter } from '../nn/module.js';
@@ -23,16 +22,17 @@ import type { OptimizerSpec } from '../optim/train-step.js';
 import type { Backend } from '../tensor/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { TensorGroups } from './checkpoint.js';
+import { groupsOf, restoreGroups, shapesOf, type GroupList } from './checkpoint-groups.js';
 import { TrainSetupError } from './errors.js';
 import type { LoweredLoss } from './lowered-loss.js';
 import type { StepContext, StepResult, TrainableStep } from './stage-loop.js';
+import { bindState, splitTrainable, valuesOf, zeroOptimizerState } from './step-state.js';
 import {
   runTracedStep,
-  stateNamesOf,
+  stepResultOf,
   TracedStepCache,
   typesOf,
   type StepTensors,
-  type TensorMap,
   type TracedStep,
   type TracedStepSpec,
 } from './traced-step.js';
@@ -77,18 +77,6 @@ export interface ImageDomainConfig {
   readonly backend: Backend;
 }
 
-function valuesOf(entries: readonly NamedParameter[]): Map<string, TensorData> {
-  return new Map(
-    entries.map(({ name, parameter }) => {
-      if (parameter.value === undefined)
-        throw new TrainSetupError(`parameter ${name} has no value`, {
-          hint: 'initialise the encoder or load its weights before building the step',
-        });
-      return [name, { shape: parameter.shape, dtype: 'f32', data: parameter.value }];
-    }),
-  );
-}
-
 export class ImageDomainStep implements TrainableStep<Batch> {
   params: Map<string, TensorData>;
   target: Map<string, TensorData>;
@@ -101,19 +89,14 @@ export class ImageDomainStep implements TrainableStep<Batch> {
     if (config.terms.length === 0)
       throw new TrainSetupError('an image-domain step needs at least one loss term');
     const all = config.network.state();
-    const isTrainable = (p: NamedParameter) =>
-      p.parameter.kind !== 'buffer' && p.parameter.trainable;
+    const { trainable, frozen } = splitTrainable(all);
+    const hint = 'initialise the encoder or load its weights before building the step';
     this.#entries = all;
-    this.params = valuesOf(all.filter(isTrainable));
-    this.frozen = valuesOf(all.filter((p) => !isTrainable(p)));
+    this.params = valuesOf(trainable, hint);
+    this.frozen = valuesOf(frozen, hint);
     // The target starts as an exact copy of the online network (BYOL §3.1).
     this.target = new Map(this.params);
-    this.optimizerState = new Map(
-      stateNamesOf(this.params.keys(), config.optimizer).map((n) => {
-        const p = this.params.get(n.slice(0, n.lastIndexOf('.')))!;
-        return [n, { shape: p.shape, dtype: p.dtype, data: allocate(p.dtype, p.data.length) }];
-      }),
-    );
+    this.optimizerState = zeroOptimizerState(this.params, config.optimizer);
   }
 
   get momentumBase(): number {
@@ -126,45 +109,32 @@ export class ImageDomainStep implements TrainableStep<Batch> {
   }
 
   setup(): Record<string, unknown> {
-    const shapes = (m: ReadonlyMap<string, TensorData>) =>
-      Object.fromEntries([...m].map(([k, t]) => [k, t.shape]));
     return {
       kind: 'image_domain',
       optimizer: this.config.optimizer,
       clipNorm: this.config.clipNorm ?? null,
       baseMomentum: this.config.baseMomentum,
       terms: this.config.terms,
-      params: shapes(this.params),
-      frozen: shapes(this.frozen),
+      params: shapesOf(this.params),
+      frozen: shapesOf(this.frozen),
     };
   }
 
-  groups(): TensorGroups {
-    return new Map([
+  #groupList(): GroupList {
+    return [
       [GROUP_ENCODER, this.params],
       [GROUP_ENCODER_FROZEN, this.frozen],
       [GROUP_TARGET, this.target],
       [GROUP_ENCODER_OPTIMIZER, this.optimizerState],
-    ]);
+    ];
+  }
+
+  groups(): TensorGroups {
+    return groupsOf(this.#groupList());
   }
 
   restore(groups: TensorGroups): void {
-    const take = (prefix: string, into: Map<string, TensorData>) => {
-      const g = groups.get(prefix);
-      if (g === undefined) throw new TrainSetupError(`checkpoint has no tensor group '${prefix}'`);
-      for (const [name, want] of into) {
-        const t = g.get(name);
-        if (t === undefined || t.shape.join(',') !== want.shape.join(','))
-          throw new TrainSetupError(
-            `checkpoint tensor '${prefix}${name}' is ${t === undefined ? 'missing' : `[${t.shape.join(', ')}], the encoder's is [${want.shape.join(', ')}]`}`,
-          );
-        into.set(name, t);
-      }
-    };
-    take(GROUP_ENCODER, this.params);
-    take(GROUP_ENCODER_FROZEN, this.frozen);
-    take(GROUP_TARGET, this.target);
-    take(GROUP_ENCODER_OPTIMIZER, this.optimizerState);
+    restoreGroups(groups, this.#groupList(), 'encoder');
   }
 
   /** The online network's tensors (trainable and frozen), current values. */
@@ -205,16 +175,7 @@ export class ImageDomainStep implements TrainableStep<Batch> {
     this.optimizerState = out.state;
     this.target = out.ema;
     // Logged terms are weighted, as the objective sums them.
-    return {
-      losses: out.losses,
-      images: b,
-      seconds: {
-        data: dataSeconds,
-        forward: out.seconds.forward,
-        backward: out.seconds.backward,
-        optimizer: out.seconds.update,
-      },
-    };
+    return stepResultOf(out, b, dataSeconds);
   }
 
   #trace(batch: ReadonlyMap<string, TensorData>): { traced: TracedStep; spec: TracedStepSpec } {
@@ -227,16 +188,6 @@ export class ImageDomainStep implements TrainableStep<Batch> {
       ...(this.config.clipNorm === undefined ? {} : { clipNorm: this.config.clipNorm }),
       losses: (t) => this.#losses(t),
     }));
-  }
-
-  #bind(trace: Tensor['trace'], weights: TensorMap, frozen: TensorMap): ParameterBinding {
-    const b = new ParameterBinding(trace);
-    for (const { name, parameter } of this.#entries) {
-      const t = weights.get(name) ?? frozen.get(name);
-      if (t === undefined) throw new TrainSetupError(`the step has no tensor for ${name}`);
-      b.bind(parameter, t);
-    }
-    return b;
   }
 
   /** Both networks on the views the terms use (each network and view once), then the terms. */
@@ -252,8 +203,8 @@ export class ImageDomainStep implements TrainableStep<Batch> {
       if (out === undefined) {
         const images = views[ref.view];
         out = isTarget
-          ? trace.noGrad(() => net.forward(this.#bind(trace, ema, frozen), images))
-          : net.forward(this.#bind(trace, params, frozen), images);
+          ? trace.noGrad(() => net.forward(bindState(trace, this.#entries, ema, frozen), images))
+          : net.forward(bindState(trace, this.#entries, params, frozen), images);
         cache.set(ref.view, out);
       }
       const t = out[ref.field];

@@ -5,7 +5,6 @@
 // the error, which the caller reports (the CLI prints an AlignError as its message).
 // Flow: lowered pipeline → **driver** → loop → checkpoints + log.
 
-import { basename, resolve } from 'node:path';
 import { describeMachine, newRunId, sha256Hex } from '../io/run-log-writer.js';
 import { findResumeCheckpoint, loadCheckpoint, type LoadedCheckpoint } from './checkpoint.js';
 import { openRunLog } from './run-log-files.js';

@@ -15,6 +15,7 @@ import { Tensor, withTrace } from '../tensor/tensor.js';
 import { Trace } from '../tensor/trace.js';
 import { TrainSetupError } from './errors.js';
 import { runPhases, splitPhases, type PhasedGraph } from './phased-graph.js';
+import type { StepResult } from './stage-loop.js';
 
 export type TensorMap = ReadonlyMap<string, Tensor>;
 export type ValueMap = ReadonlyMap<string, TensorData>;
@@ -147,6 +148,20 @@ export interface StepOutputs {
     readonly forward: number;
     readonly backward: number;
     readonly update: number;
+  };
+}
+
+/** What the stage loop logs of one traced step: its loss terms, images and time shares. */
+export function stepResultOf(out: StepOutputs, images: number, dataSeconds: number): StepResult {
+  return {
+    losses: out.losses,
+    images,
+    seconds: {
+      data: dataSeconds,
+      forward: out.seconds.forward,
+      backward: out.seconds.backward,
+      optimizer: out.seconds.update,
+    },
   };
 }
 
