@@ -1,8 +1,11 @@
 // The WebGPU executor as a Backend of the Tensor front end (runtime/tensor/backend.ts): the same
 // interface as the CPU reference, so training steps, evaluation and benches run on the GPU by
 // swapping one object. Graphs are compiled once (fusion plan, WGSL, pipelines) and the compiled
-// graph is reused for every later graph with the same structure — a traced training step is
-// compiled on its first call, captured on its first run and replayed after (captured-graph.ts).
+// graph is reused for every later graph with the same structure (least recently used structures
+// dropped past MAX_CACHED_GRAPHS) — a traced training step is compiled on its first call, runs
+// uncaptured once, is captured on its second run and replayed after (captured-graph.ts); a graph
+// that runs once (evaluation of a size seen once) never captures. At most a bounded number of
+// captured graphs keep their arenas (arena-budget.ts).
 // Flow: Tensor API → IR graph → **this backend** → captured graph / executor → runtime/gpu.
 
 import { printGraph, type Graph } from '../../compiler/ir/index.js';
@@ -10,7 +13,8 @@ import type { TensorData } from '../cpu/tensor-data.js';
 import { debugLog, DebugLevel } from '../debug.js';
 import type { GpuContext } from '../gpu/index.js';
 import type { Backend } from '../tensor/backend.js';
-import { CapturedGraph } from './captured-graph.js';
+import { ArenaBudget, type ArenaBudgetLimits } from './arena-budget.js';
+import { CapturedGraph, type CaptureOptions } from './captured-graph.js';
 
 const MAX_CACHED_GRAPHS = 64;
 
@@ -25,13 +29,26 @@ export interface WebGpuBackendStats {
   readonly replays: number;
   /** Wall-clock milliseconds spent compiling graphs (fusion, WGSL, pipelines), all graphs. */
   readonly compileMs: number;
+  /** Captured graphs holding an arena now, and those arenas' bytes. */
+  readonly arenas: number;
+  readonly arenaBytes: number;
+  /** Arenas given back to stay within the budget. */
+  readonly arenaEvictions: number;
+}
+
+export interface WebGpuBackendOptions extends CaptureOptions {
+  readonly arenas?: ArenaBudgetLimits;
+  /** Compiled graph structures kept (default 64). */
+  readonly maxCachedGraphs?: number;
 }
 
 export interface WebGpuBackend extends Backend {
   stats(): WebGpuBackendStats;
 }
 
-export function webgpuBackend(ctx: GpuContext): WebGpuBackend {
+export function webgpuBackend(ctx: GpuContext, options: WebGpuBackendOptions = {}): WebGpuBackend {
+  const maxCached = options.maxCachedGraphs ?? MAX_CACHED_GRAPHS;
+  const budget = new ArenaBudget(options.arenas);
   const byGraph = new WeakMap<Graph, CapturedGraph>();
   const byStructure = new Map<string, Promise<CapturedGraph>>();
   const live = new Set<CapturedGraph>();
@@ -47,11 +64,15 @@ export function webgpuBackend(ctx: GpuContext): WebGpuBackend {
     // Equal printed graphs are equal graphs: same ops, attributes, shapes and wiring.
     const key = printGraph(graph);
     let pending = byStructure.get(key);
-    if (pending) reused++;
-    else {
+    if (pending) {
+      reused++;
+      // Most recently used last: eviction takes the first entry.
+      byStructure.delete(key);
+      byStructure.set(key, pending);
+    } else {
       compiled++;
       const started = performance.now();
-      pending = CapturedGraph.compile(ctx, graph).then((result) => {
+      pending = CapturedGraph.compile(ctx, graph, options).then((result) => {
         compileMs += performance.now() - started;
         debugLog(
           DebugLevel.timings,
@@ -62,7 +83,7 @@ export function webgpuBackend(ctx: GpuContext): WebGpuBackend {
         live.add(result);
         return result;
       });
-      if (byStructure.size >= MAX_CACHED_GRAPHS) {
+      if (byStructure.size >= maxCached) {
         const [oldKey, old] = byStructure.entries().next().value as [
           string,
           Promise<CapturedGraph>,
@@ -71,7 +92,7 @@ export function webgpuBackend(ctx: GpuContext): WebGpuBackend {
         // Its arena goes back; should the same Graph object come again, it captures anew.
         void old
           .then((evicted) => {
-            evicted.release();
+            budget.drop(evicted);
             live.delete(evicted);
           })
           .catch(() => {});
@@ -94,11 +115,22 @@ export function webgpuBackend(ctx: GpuContext): WebGpuBackend {
   return {
     name: 'webgpu',
     run(graph: Graph, inputs: readonly TensorData[]): Promise<TensorData[]> {
-      return exclusive(async () => (await compiledFor(graph)).run(inputs));
+      return exclusive(async () => {
+        const compiledGraph = await compiledFor(graph);
+        try {
+          return await compiledGraph.run(inputs);
+        } finally {
+          budget.touched(compiledGraph);
+        }
+      });
     },
     stats: () => {
       const all = [...live].map((g) => g.stats());
+      const arenas = budget.stats();
       return {
+        arenas: arenas.arenas,
+        arenaBytes: arenas.bytes,
+        arenaEvictions: arenas.evictions,
         compiled,
         reused,
         captured: all.filter((s) => s.captured).length,

@@ -1,7 +1,10 @@
-// A compiled graph whose step is traced once and replayed: the first run goes through the executor
-// (executor.ts) with the command batcher recording every dispatch and copy — pipeline, bind group
-// and grid already resolved — and the buffer pool redirected to an arena (runtime/gpu/buffer-arena.ts)
-// that assigns intermediates from their lifetimes. Every later run writes the inputs into the same
+// A compiled graph whose step is traced once and replayed. Capture pays only for a graph that
+// repeats: the first `captureOnRun - 1` runs go through the executor on the shared buffer pool (a
+// one-off graph — evaluation of an image size seen once — holds no memory after its run). The run
+// numbered `captureOnRun` (default 2) goes through the executor (executor.ts) with the command
+// batcher recording every dispatch and copy — pipeline, bind group and grid already resolved — and
+// the buffer pool redirected to an arena (runtime/gpu/buffer-arena.ts) that assigns intermediates
+// from their lifetimes. Every later run writes the inputs into the same
 // input buffers, re-encodes the recorded commands in one submit (no WGSL strings, no per-node map
 // lookups, no pool traffic, no uniform hashing) and reads all outputs back with one wait.
 // A graph whose run needs the host in the middle (a node without a WGSL lowering is computed on the
@@ -30,12 +33,15 @@ interface Captured {
 }
 
 type CaptureState =
-  | { readonly kind: 'uncaptured' }
+  | { readonly kind: 'released' }
+  | { readonly kind: 'pending'; readonly uncapturedRuns: number }
   | Captured
   | { readonly kind: 'not-capturable'; readonly reason: string };
 
 export interface CaptureStats {
   readonly captured: boolean;
+  /** Runs so far, uncaptured, captured or replayed. */
+  readonly runs: number;
   /** Why the graph is not replayed, when it is not. */
   readonly reason?: string;
   readonly dispatches: number;
@@ -49,28 +55,46 @@ export function captureEnabled(): boolean {
 
 let nextCaptureId = 1;
 
+export interface CaptureOptions {
+  /** Capture at all (default: `captureEnabled()`). */
+  readonly capture?: boolean;
+  /** Which run (1-based) is captured; earlier ones run uncaptured on the pool. Default 2. */
+  readonly captureOnRun?: number;
+}
+
+const DEFAULT_CAPTURE_ON_RUN = 2;
+
 export class CapturedGraph {
   readonly #ctx: GpuContext;
   readonly #graph: Graph;
   readonly #executor: GraphExecutor;
   readonly #label: string;
+  readonly #captureOnRun: number;
   #state: CaptureState;
+  #runs = 0;
   #replays = 0;
 
-  private constructor(ctx: GpuContext, graph: Graph, executor: GraphExecutor, enabled: boolean) {
+  private constructor(
+    ctx: GpuContext,
+    graph: Graph,
+    executor: GraphExecutor,
+    options: CaptureOptions,
+  ) {
     this.#ctx = ctx;
     this.#graph = graph;
     this.#executor = executor;
     this.#label = `captured#${nextCaptureId++} (${graph.nodes.length} nodes)`;
-    this.#state = enabled
-      ? { kind: 'uncaptured' }
-      : { kind: 'not-capturable', reason: 'capture is off (ALIGNC_CAPTURE=0)' };
+    this.#captureOnRun = Math.max(1, options.captureOnRun ?? DEFAULT_CAPTURE_ON_RUN);
+    this.#state =
+      (options.capture ?? captureEnabled())
+        ? { kind: 'pending', uncapturedRuns: 0 }
+        : { kind: 'not-capturable', reason: 'capture is off (ALIGNC_CAPTURE=0)' };
   }
 
   static async compile(
     ctx: GpuContext,
     graph: Graph,
-    options: { readonly capture?: boolean } = {},
+    options: CaptureOptions = {},
   ): Promise<CapturedGraph> {
     const executor = await GraphExecutor.compile(ctx, graph);
     const started = performance.now();
@@ -90,7 +114,7 @@ export class CapturedGraph {
       () =>
         `prefetched ${pipelines} pipelines of a ${graph.nodes.length}-node graph in ${(performance.now() - started).toFixed(0)} ms`,
     );
-    return new CapturedGraph(ctx, graph, executor, options.capture ?? captureEnabled());
+    return new CapturedGraph(ctx, graph, executor, options);
   }
 
   get executor(): GraphExecutor {
@@ -99,10 +123,17 @@ export class CapturedGraph {
 
   async run(inputs: readonly TensorData[]): Promise<TensorData[]> {
     const state = this.#state;
+    this.#runs++;
     switch (state.kind) {
       case 'not-capturable':
         return this.#executor.run(inputs);
-      case 'uncaptured':
+      case 'pending':
+        if (state.uncapturedRuns + 1 < this.#captureOnRun) {
+          this.#state = { kind: 'pending', uncapturedRuns: state.uncapturedRuns + 1 };
+          return this.#executor.run(inputs);
+        }
+        return this.#capture(inputs);
+      case 'released':
         return this.#capture(inputs);
       case 'captured':
         this.#writeInputs(state.inputs, inputs);
@@ -118,6 +149,7 @@ export class CapturedGraph {
     const state = this.#state;
     return {
       captured: state.kind === 'captured',
+      runs: this.#runs,
       ...(state.kind === 'not-capturable' ? { reason: state.reason } : {}),
       dispatches: state.kind === 'captured' ? state.commands.dispatches : 0,
       replays: this.#replays,
@@ -125,11 +157,16 @@ export class CapturedGraph {
     };
   }
 
+  /** Bytes of the arena a captured graph holds (0 when it holds none). */
+  arenaBytes(): number {
+    return this.#state.kind === 'captured' ? this.#state.arena.stats().bytes : 0;
+  }
+
   /** Gives the arena's memory back; a later run captures again. */
   release(): void {
     if (this.#state.kind !== 'captured') return;
     this.#ctx.buffers.destroyArena(this.#state.arena);
-    this.#state = { kind: 'uncaptured' };
+    this.#state = { kind: 'released' };
   }
 
   async #capture(inputs: readonly TensorData[]): Promise<TensorData[]> {

@@ -1,8 +1,9 @@
 // The runner's box-domain training step (runtime/train/box-domain-step.ts, the tiny detector of
 // test/train) on the WebGPU backend against the CPU reference backend: two steps on different
 // batches give the same losses and the same online, momentum and optimizer tensors — with the
-// step's graphs compiled once, captured on their first run and replayed after
-// (runtime/webgpu/captured-graph.ts), so the second step checks the replay path. Slow for its size
+// step's graphs compiled once, captured on their first run (`captureOnRun: 1`; the backend's default
+// waits for a second run) and replayed after (runtime/webgpu/captured-graph.ts), so the second step
+// checks the replay path. Slow for its size
 // (~20–60 s here): lavapipe JIT-compiles each of the step's ~200 kernels on its first dispatch.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,7 +83,7 @@ function expectSameTensors(
 
 describe('box-domain step on WebGPU', () => {
   it('two steps match the CPU reference, the second replayed', { timeout: 180_000 }, async () => {
-    const backend = webgpuBackend(gpu);
+    const backend = webgpuBackend(gpu, { captureOnRun: 1 });
     const onGpu = step(backend);
     const onCpu = step(cpuReferenceBackend());
     for (let s = 1; s <= 2; s++) {

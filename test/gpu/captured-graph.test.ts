@@ -3,6 +3,9 @@
 // time, keeps uploaded constants across replays although their buffers' lifetimes ended, plans its
 // intermediates into less memory than one buffer per acquisition, survives other work on the same
 // device between replays, and a step that waits on the GPU mid-way is refused, not replayed wrong.
+// The capture policy: a graph is captured on its second run only (a one-off graph holds no arena),
+// graphs of one structure share one compile, and the backend keeps a bounded number of arenas,
+// giving the least recently run one back (which then captures again, still right).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, type Graph } from '../../compiler/ir/index.js';
@@ -72,7 +75,7 @@ const CNN = { batch: 2, size: 9, channels: [3, 4, 6], classes: 3, learningRate: 
 describe('captured graphs', () => {
   it('a CNN training step replays with new inputs and matches the CPU reference', async () => {
     const { graph } = cnnTrainingStep(CNN);
-    const captured = await CapturedGraph.compile(ctx, graph, { capture: true });
+    const captured = await CapturedGraph.compile(ctx, graph, { capture: true, captureOnRun: 1 });
     for (let round = 0; round < 3; round++) {
       const inputs = inputsFor(graph, round);
       expectClose(await captured.run(inputs), interpret(graph, inputs), 1e-4);
@@ -88,7 +91,7 @@ describe('captured graphs', () => {
 
   it('uploaded constants survive replays although later intermediates could reuse them', async () => {
     const graph = literalGraph();
-    const captured = await CapturedGraph.compile(ctx, graph, { capture: true });
+    const captured = await CapturedGraph.compile(ctx, graph, { capture: true, captureOnRun: 1 });
     for (let round = 0; round < 3; round++) {
       const inputs = inputsFor(graph, 10 + round);
       expectClose(await captured.run(inputs), interpret(graph, inputs), 1e-5);
@@ -101,8 +104,8 @@ describe('captured graphs', () => {
     // The first test's structure: its pipelines are compiled already.
     const first = cnnTrainingStep(CNN).graph;
     const second = literalGraph();
-    const a = await CapturedGraph.compile(ctx, first, { capture: true });
-    const b = await CapturedGraph.compile(ctx, second, { capture: true });
+    const a = await CapturedGraph.compile(ctx, first, { capture: true, captureOnRun: 1 });
+    const b = await CapturedGraph.compile(ctx, second, { capture: true, captureOnRun: 1 });
     const plain = await GraphExecutor.compile(ctx, second);
     for (let round = 0; round < 3; round++) {
       const ia = inputsFor(first, 20 + round);
@@ -122,10 +125,65 @@ describe('captured graphs', () => {
     const backend = webgpuBackend(ctx);
     const graph = cnnTrainingStep(CNN).graph;
     const inputs = [0, 1, 2].map((k) => inputsFor(graph, 50 + k));
-    // Three first runs of one structure at once: they share one compile, then each would capture.
+    // Three first runs of one structure at once: one compile; the first runs on the pool, the
+    // second captures, the third replays.
     const results = await Promise.all(inputs.map((i) => backend.run(graph, i)));
     results.forEach((r, k) => expectClose(r, interpret(graph, inputs[k]), 1e-4));
-    expect(backend.stats()).toMatchObject({ compiled: 1, captured: 1, replays: 2 });
+    expect(backend.stats()).toMatchObject({ compiled: 1, captured: 1, replays: 1, arenas: 1 });
+  });
+
+  it('by default a graph is captured on its second run; a one-off graph holds no arena', async () => {
+    const graph = literalGraph();
+    const captured = await CapturedGraph.compile(ctx, graph, { capture: true });
+    for (let round = 0; round < 3; round++) {
+      const inputs = inputsFor(graph, 60 + round);
+      expectClose(await captured.run(inputs), interpret(graph, inputs), 1e-5);
+      if (round === 0) {
+        expect(captured.stats()).toMatchObject({ captured: false, runs: 1, replays: 0 });
+        expect(captured.arenaBytes()).toBe(0);
+      }
+    }
+    expect(captured.stats()).toMatchObject({ captured: true, runs: 3, replays: 1 });
+    expect(captured.arenaBytes()).toBeGreaterThan(0);
+    captured.release();
+  });
+
+  it('separately traced graphs of one structure share a compile; a structure run once keeps no arena', async () => {
+    const backend = webgpuBackend(ctx);
+    // Evaluation traces a new Graph object per batch: equal structures must reuse the compile.
+    for (let batch = 0; batch < 2; batch++) {
+      const graph = literalGraph();
+      const inputs = inputsFor(graph, 70 + batch);
+      expectClose(await backend.run(graph, inputs), interpret(graph, inputs), 1e-5);
+    }
+    expect(backend.stats()).toMatchObject({ compiled: 1, reused: 1, captured: 1, replays: 0 });
+    // A structure seen once (another image size) runs on the pool and keeps no arena.
+    const once = cnnTrainingStep({ ...CNN, size: 7 }).graph;
+    const inputs = inputsFor(once, 80);
+    expectClose(await backend.run(once, inputs), interpret(once, inputs), 1e-4);
+    expect(backend.stats()).toMatchObject({ compiled: 2, captured: 1, arenas: 1 });
+  });
+
+  it('past the arena budget the least recently run graph gives its arena back and recaptures', async () => {
+    const backend = webgpuBackend(ctx, { arenas: { maxArenas: 1, maxBytes: 1 << 30 } });
+    const a = cnnTrainingStep(CNN).graph;
+    const b = literalGraph();
+    const check = async (graph: Graph, seed: number, tolerance: number): Promise<void> => {
+      const inputs = inputsFor(graph, seed);
+      expectClose(await backend.run(graph, inputs), interpret(graph, inputs), tolerance);
+    };
+    await check(a, 90, 1e-4);
+    await check(a, 91, 1e-4);
+    expect(backend.stats()).toMatchObject({ captured: 1, arenas: 1, arenaEvictions: 0 });
+    await check(b, 92, 1e-5);
+    await check(b, 93, 1e-5);
+    // b's capture took the count past 1: a's arena went back.
+    expect(backend.stats()).toMatchObject({ captured: 1, arenas: 1, arenaEvictions: 1 });
+    // a captures again on its next run (released graphs do not wait for a repeat) and replays after.
+    await check(a, 94, 1e-4);
+    await check(a, 95, 1e-4);
+    expect(backend.stats()).toMatchObject({ captured: 1, arenas: 1, arenaEvictions: 2 });
+    expect(backend.stats().replays).toBeGreaterThanOrEqual(1);
   });
 
   it('a capture that reads back mid-step is refused', async () => {

@@ -47,6 +47,7 @@ describe('webgpu backend', () => {
         t.data.forEach((v, i) => expect(v).toBeCloseTo(expected[k].data[i], 4));
       });
     }
-    expect(backend.stats()).toMatchObject({ compiled: 1, reused: 2, captured: 1, replays: 2 });
+    // Capture happens on a graph's second run (a one-off graph keeps no arena): run 3 replays.
+    expect(backend.stats()).toMatchObject({ compiled: 1, reused: 2, captured: 1, replays: 1 });
   });
 });
