@@ -13,7 +13,7 @@
 // sharing of A and the FMA chain are gemm.ts's (`registerTileStep`). Flow:
 // runtime/webgpu/conv2d-filter-grad.ts → **conv-filter-grad** → dispatch.
 
-import { chooseGemmTile, registerTileStep, type GemmTile } from './gemm.js';
+import { chooseGemmTile, registerTileEntry, registerTileStep, type GemmTile } from './gemm.js';
 import { ceilDiv, foldGrid, ParamBlock, type Kernel, type KernelTarget } from './kernel.js';
 import type { ConvGeometry } from './pack-sources.js';
 import type { TextureLayout } from './texture-layout.js';
@@ -125,17 +125,7 @@ export function convFilterGradKernel(spec: ConvFilterGradSpec, target: KernelTar
   emit('@group(0) @binding(1) var Bt: texture_2d<f32>;');
   emit('@group(0) @binding(2) var<storage, read_write> partial: array<f32>;');
   emit('');
-  emit(`@compute @workgroup_size(${tile.lanes})`);
-  emit(
-    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${SG ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {`,
-  );
-  emit('  let t = wid.y * params.gridX + wid.x;');
-  emit('  if (t >= params.tiles) { return; }');
-  emit('  let tn = t % params.tilesN;');
-  emit('  let tmb = t / params.tilesN;');
-  emit('  let b = tmb / params.tilesM;');
-  emit(`  let row0 = (tmb % params.tilesM) * ${TM}u;`);
-  emit('  let M = params.M;');
+  for (const line of registerTileEntry(tile)) emit(line);
   emit('  let g = b % params.groups;');
   emit(`  let col4 = (tn * ${tile.lanes}u + lid.x) * ${NV}u;`);
   // Per vec4 column: the tap (clamped: columns past N are computed but never stored) and its offset

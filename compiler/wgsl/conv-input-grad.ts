@@ -14,7 +14,7 @@
 // store), columns are the input channels of the group. Flow: runtime/webgpu/conv2d-input-grad.ts →
 // **conv-input-grad** → dispatch.
 
-import { registerTileStep, type GemmTile } from './gemm.js';
+import { registerTileEntry, registerTileStep, type GemmTile } from './gemm.js';
 import { foldGrid, ParamBlock, type Kernel, type KernelTarget } from './kernel.js';
 import type { ConvGeometry, Strides4 } from './pack-sources.js';
 import type { TextureLayout } from './texture-layout.js';
@@ -140,17 +140,7 @@ export function convInputGradKernel(spec: ConvInputGradSpec, target: KernelTarge
   emit('@group(0) @binding(1) var Bt: texture_2d<f32>;');
   emit('@group(0) @binding(2) var<storage, read_write> out: array<f32>;');
   emit('');
-  emit(`@compute @workgroup_size(${tile.lanes})`);
-  emit(
-    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${SG ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {`,
-  );
-  emit('  let t = wid.y * params.gridX + wid.x;');
-  emit('  if (t >= params.tiles) { return; }');
-  emit('  let tn = t % params.tilesN;');
-  emit('  let tmb = t / params.tilesN;');
-  emit('  let b = tmb / params.tilesM;');
-  emit(`  let row0 = (tmb % params.tilesM) * ${TM}u;`);
-  emit('  let M = params.M;');
+  for (const line of registerTileEntry(tile)) emit(line);
   emit('  let g = b % params.groups;');
   emit('  let phase = b / params.groups;');
   emit('  let py = phase / params.sw;');

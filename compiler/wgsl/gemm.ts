@@ -313,6 +313,26 @@ export function registerTileStep(
   return body;
 }
 
+/**
+ * The entry point of a register-blocked tile kernel and its tile coordinates: `t` (the flat tile,
+ * from a 2-D folded grid), `tn` (column tile), `b` (batch item), `row0` (first row) and `M`.
+ * Shared by the GEMM and the direct convolution-gradient kernels.
+ */
+export function registerTileEntry(tile: GemmTile): string[] {
+  const SG = tile.subgroup;
+  return [
+    `@compute @workgroup_size(${tile.lanes})`,
+    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${SG ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {`,
+    '  let t = wid.y * params.gridX + wid.x;',
+    '  if (t >= params.tiles) { return; }',
+    '  let tn = t % params.tilesN;',
+    '  let tmb = t / params.tilesN;',
+    '  let b = tmb / params.tilesM;',
+    `  let row0 = (tmb % params.tilesM) * ${tile.rows}u;`,
+    '  let M = params.M;',
+  ];
+}
+
 export function gemmKernel(spec: GemmSpec, target: KernelTarget): Kernel {
   const { tile, a } = spec;
   if (tile.shared) return gemmSharedKernel(spec, target);
@@ -334,17 +354,7 @@ export function gemmKernel(spec: GemmSpec, target: KernelTarget): Kernel {
   const rowVec4 = rowVec4Stores(spec, TM);
   emit(gemmDeclarations(spec, params, rowVec4));
   emit('');
-  emit(`@compute @workgroup_size(${tile.lanes})`);
-  emit(
-    `fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u${SG ? ', @builtin(subgroup_invocation_id) sl: u32' : ''}) {`,
-  );
-  emit('  let t = wid.y * params.gridX + wid.x;');
-  emit('  if (t >= params.tiles) { return; }');
-  emit('  let tn = t % params.tilesN;');
-  emit('  let tmb = t / params.tilesN;');
-  emit('  let b = tmb / params.tilesM;');
-  emit(`  let row0 = (tmb % params.tilesM) * ${TM}u;`);
-  emit('  let M = params.M;');
+  for (const line of registerTileEntry(tile)) emit(line);
   emit('  let k4 = params.k4;');
   emit('  let bB = (b / params.bDiv) % params.bMod;');
   emit(`  let col4 = (tn * ${tile.lanes}u + lid.x) * ${NV}u;`);
