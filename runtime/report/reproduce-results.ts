@@ -8,6 +8,7 @@
 
 import { AlignError } from '../errors.js';
 import type { RunLog } from '../io/run-log-reader.js';
+import type { EndRecord, RunEndStatus } from '../io/run-log.js';
 import { listCheckpoints } from '../train/checkpoint.js';
 import {
   compareRuns,
@@ -103,6 +104,25 @@ export function pairedDifferences(
   return out;
 }
 
+function lastEnd(log: RunLog): EndRecord | undefined {
+  for (let i = log.records.length - 1; i >= 0; i--) {
+    const r = log.records[i];
+    if (r.kind === 'end') return r;
+  }
+  return undefined;
+}
+
+function endStatus(log: RunLog): RunEndStatus | undefined {
+  return lastEnd(log)?.status;
+}
+
+/** ` (failed: why)` for a run whose log ends in failure or interruption, else nothing. */
+function stopReason(log: RunLog): string {
+  const end = lastEnd(log);
+  if (end === undefined || end.status === 'completed') return '';
+  return ` (${end.status}${end.message ? `: ${end.message.split('\n')[0]}` : ''})`;
+}
+
 /** Reads the finished runs of the matrix and aggregates them. */
 export function collectResults(matrix: Matrix): ReproduceResults {
   const unfinished: string[] = [];
@@ -111,6 +131,7 @@ export function collectResults(matrix: Matrix): ReproduceResults {
   const ftSeconds: number[] = [];
   const ptSeconds: number[] = [];
   const seenDirs = new Set<string>();
+  const finishedIds = new Set<string>();
   for (const run of matrix.runs) {
     let log: MergedRunLog;
     try {
@@ -130,11 +151,15 @@ export function collectResults(matrix: Matrix): ReproduceResults {
       seenDirs.add(run.runDir);
       runSeconds += log.segments.reduce((t, g) => t + segmentWallSeconds(g), 0);
     }
+    // A fine-tuning run (its own directory, one stage) is finished when its log ends `completed`
+    // with an evaluation: one stopped early (e.g. by the NaN guard) may have logged evaluations
+    // already, and those are not its result. Pre-training: the stage's complete checkpoint.
     const finished =
       run.kind === 'finetune'
-        ? lastEvalAp(log, run.stage) !== undefined
+        ? lastEvalAp(log, run.stage) !== undefined && endStatus(log) === 'completed'
         : listCheckpoints(run.runDir).some((c) => c.meta.stage === run.stage && c.meta.complete);
-    if (!finished) unfinished.push(run.id);
+    if (finished) finishedIds.add(run.id);
+    else unfinished.push(run.id + stopReason(log));
   }
   const groups: GroupResult[] = [];
   for (const d of matrix.detectors)
@@ -146,8 +171,7 @@ export function collectResults(matrix: Matrix): ReproduceResults {
           r.detector === d.detector &&
           r.fraction === fraction &&
           r.setting !== undefined &&
-          logs.has(r.id) &&
-          lastEvalAp(logs.get(r.id)!, r.stage) !== undefined,
+          finishedIds.has(r.id),
       );
       const compared = mine.map((r) => ({
         id: r.setting,

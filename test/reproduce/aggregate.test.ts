@@ -29,7 +29,7 @@ const matrix = buildMatrix({
 const byId = new Map(matrix.runs.map((r) => [r.id, r]));
 
 /** Writes a fine-tuning log with AP `ap1` at step 1 and `ap2` (AP50 = AP + 0.3) at step 2. */
-function writeLog(run: StageRun, ap1: number, ap2: number) {
+function writeLog(run: StageRun, ap1: number, ap2: number, failure?: string) {
   mkdirSync(run.runDir, { recursive: true });
   const evalAt = (step: number, ap: number) => ({
     kind: 'eval',
@@ -65,7 +65,9 @@ function writeLog(run: StageRun, ap1: number, ap2: number) {
     },
     evalAt(1, ap1),
     evalAt(2, ap2),
-    { kind: 'end', status: 'completed', wallSeconds: 30, message: null },
+    failure === undefined
+      ? { kind: 'end', status: 'completed', wallSeconds: 30, message: null }
+      : { kind: 'end', status: 'failed', wallSeconds: 30, message: failure },
   ];
   writeFileSync(
     join(run.runDir, 'log.jsonl'),
@@ -117,6 +119,8 @@ describe('results.md from run logs', () => {
     values.forEach((v, seed) =>
       writeLog(byId.get(`retinanet/seed-${seed}/10pct/${setting}`)!, v / 2, v),
     );
+  // The seed-2 image run evaluated, then the NaN guard stopped it: not a result.
+  writeLog(byId.get('retinanet/seed-2/10pct/image')!, 0.9, 0.9, "step 2: loss term 'cls' is NaN");
   const results = collectResults(matrix);
   const group = results.groups[0];
 
@@ -194,7 +198,7 @@ describe('results.md from run logs', () => {
     expect(md).toContain('](results/retinanet-10pct.svg)');
     expect(md).toContain('this invocation took 1 min 35 s with 2 job(s)');
     expect(md).toContain('COCO bbox mAP on `held_out`: 2 BCCD val images, 9 boxes');
-    // Pre-training runs and the seed-2 image run have no directory: listed as not finished.
+    // Pre-training runs have no directory and the seed-2 image run failed: not finished.
     expect(results.unfinished).toEqual([
       'retinanet/seed-0/pretrain_image',
       'retinanet/seed-0/pretrain_box',
@@ -202,7 +206,7 @@ describe('results.md from run logs', () => {
       'retinanet/seed-1/pretrain_box',
       'retinanet/seed-2/pretrain_image',
       'retinanet/seed-2/pretrain_box',
-      'retinanet/seed-2/10pct/image',
+      "retinanet/seed-2/10pct/image (failed: step 2: loss term 'cls' is NaN)",
     ]);
   });
 });
