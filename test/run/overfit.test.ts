@@ -1,13 +1,13 @@
 // Issue #7's overfit check on real data: a small RetinaNet and a small FCOS (ResNet-18 at 1/8 width,
 // 32-channel FPN P3–P5, one-conv heads), from random init, trained on 4 BCCD train images (64 px
 // short side, no flip or colour) and scored by the real COCO evaluator on those same 4 images
-// (test/fixtures/run/overfit.align). What runs by default, on the CPU reference, is a bounded
-// overfit that fits a test's time: QUICK_STEPS steps, after which the training loss has fallen and
-// the mAP on the training images has left zero. Issue #7's full claim — COCO mAP ≥ 0.5 on the 4
-// images — is opt-in (it needs hundreds of steps, minutes per detector on this machine):
-// ALIGNC_OVERFIT_FULL=1 on the CPU reference, ALIGNC_OVERFIT_WEBGPU=1 on the WebGPU executor
-// (lavapipe here: ~2.7 min with a warm Mesa shader cache, far longer cold, so not the default);
-// ALIGNC_OVERFIT_STEPS overrides the step count of either (docs/detectors.md).
+// (test/fixtures/run/overfit.align). By default both reach issue #7's bar — COCO mAP ≥ 0.5 on the 4
+// images, RetinaNet in 300 steps, FCOS in 200 — on the WebGPU executor (lavapipe here: ~6 min with a
+// cold Mesa shader cache on a quiet 2-core machine, most of it LLVM compiling kernels the first
+// time; ALIGNC_OVERFIT_WEBGPU=0 leaves it out). The CPU reference runs a bounded overfit that fits a
+// test's time: QUICK_STEPS steps, after which the training loss has fallen and the mAP on the
+// training images has left zero; its full claim is opt-in (ALIGNC_OVERFIT_FULL=1, ~10–30 min).
+// ALIGNC_OVERFIT_STEPS overrides the step count of the full variants (docs/detectors.md).
 
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -38,6 +38,8 @@ const FULL_STEPS: Readonly<Record<string, number>> = {
   fcos_overfit: Number(process.env.ALIGNC_OVERFIT_STEPS ?? 200),
 };
 const FULL_TIMEOUT = 4 * 3_600_000;
+// Cold Mesa cache, quiet machine: RetinaNet 278 s, FCOS 94 s (2026-11-27); a loaded CI box is slower.
+const WEBGPU_TIMEOUT = 1_800_000;
 const verbose = process.env.ALIGNC_OVERFIT_VERBOSE === '1';
 
 interface Overfit {
@@ -134,10 +136,10 @@ describe.runIf(process.env.ALIGNC_OVERFIT_FULL === '1')(
   },
 );
 
-describe.runIf(process.env.ALIGNC_OVERFIT_WEBGPU === '1')(
-  'detectors overfit 4 BCCD images to COCO mAP ≥ 0.5 (WebGPU, opt-in)',
+describe.runIf(process.env.ALIGNC_OVERFIT_WEBGPU !== '0')(
+  'detectors overfit 4 BCCD images to COCO mAP ≥ 0.5 (WebGPU)',
   () => {
-    // Imported here, so the default run of this file never loads Dawn.
+    // Imported here, so ALIGNC_OVERFIT_WEBGPU=0 never loads Dawn.
     let gpu: GpuContext | undefined;
     let backend: Backend;
     beforeAll(async () => {
@@ -156,7 +158,7 @@ describe.runIf(process.env.ALIGNC_OVERFIT_WEBGPU === '1')(
         const r = await overfit(stage, FULL_STEPS[stage], backend, 'webgpu');
         expect(r.ap).toBeGreaterThanOrEqual(0.5);
       },
-      FULL_TIMEOUT,
+      WEBGPU_TIMEOUT,
     );
   },
 );
