@@ -47,7 +47,7 @@ export const reproduceCommand: Command = {
   name: 'reproduce',
   summary: 'the BCCD reproduction (issue #9): run the matrix, write docs/results.md and plots',
   usage:
-    'alignc reproduce [--budget tiny|small|full] [--jobs N] [--detectors retinanet,fcos] [--settings scratch,image,aligndet] [--seeds 0,1,2] [--fractions 10,100] [--out DIR] [--collect-only] [--dry-run]',
+    'alignc reproduce [--budget tiny|small|full] [--jobs N] [--detectors retinanet,fcos] [--settings scratch,image,aligndet] [--seeds 0,1,2] [--fractions 10,100] [--backend cpu-reference|webgpu] [--out DIR] [--collect-only] [--dry-run]',
   options: [
     {
       name: 'budget',
@@ -55,7 +55,18 @@ export const reproduceCommand: Command = {
       placeholder: BUDGET_NAMES.join('|'),
       description: 'sizes of every stage (default small, about 45 min on a quiet 2-core machine)',
     },
-    { name: 'jobs', kind: 'number', placeholder: 'N', description: 'runs at once (default 2)' },
+    {
+      name: 'jobs',
+      kind: 'number',
+      placeholder: 'N',
+      description: 'runs at once (default 2 on the CPU reference, 1 on WebGPU)',
+    },
+    {
+      name: 'backend',
+      kind: 'string',
+      placeholder: 'cpu-reference|webgpu',
+      description: 'the backend of every `alignc run` (default cpu-reference)',
+    },
     {
       name: 'detectors',
       kind: 'string',
@@ -117,7 +128,11 @@ export const reproduceCommand: Command = {
     const root = packageRoot();
     const requested = oneOf(args.strings.get('detectors'), DETECTORS, '--detectors');
     const detectors = requested ?? DETECTORS.filter((d) => existsSync(reproducePipeline(root, d)));
-    const jobs = args.numbers.get('jobs') ?? 2;
+    const backend = args.strings.get('backend') ?? 'cpu-reference';
+    if (backend !== 'cpu-reference' && backend !== 'webgpu')
+      throw new UsageError(`--backend must be cpu-reference or webgpu, not '${backend}'`);
+    // lavapipe already spreads one run over every core (and dawn.node spins one while it waits).
+    const jobs = args.numbers.get('jobs') ?? (backend === 'webgpu' ? 1 : 2);
     if (!Number.isInteger(jobs) || jobs < 1)
       throw new UsageError(`--jobs needs a whole number >= 1, got ${jobs}`);
     const settings = oneOf(
@@ -140,11 +155,13 @@ export const reproduceCommand: Command = {
     if (args.booleans.has('dry-run')) {
       for (const run of buildMatrix(options).runs)
         if (!isDone(run))
-          process.stdout.write(`alignc run ${runArguments({ ...run, resume: false }).join(' ')}\n`);
+          process.stdout.write(
+            `alignc run ${[...runArguments({ ...run, resume: false }), '--backend', backend].join(' ')}\n`,
+          );
       return 0;
     }
     const cliMain = fileURLToPath(new URL('../main.js', import.meta.url));
-    const children = childProcessExecutor(cliMain);
+    const children = childProcessExecutor(cliMain, ['--backend', backend]);
     // Ctrl-C or SIGTERM: no new run starts, the running ones save a checkpoint and stop, and
     // results.md is still written from what finished. Invoking the command again resumes.
     let stopped = false;

@@ -137,7 +137,7 @@ export function resultsMarkdown(m: Matrix, r: ReproduceResults, meta: DocumentMe
       `; the runs' own wall times add up to ${formatDuration(r.runSeconds)}`,
     machine === undefined
       ? '- **Machine**: no run finished'
-      : `- **Machine**: ${machine.cpu} × ${machine.cpuCount}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}; CPU reference backend`,
+      : `- **Machine**: ${machine.cpu} × ${machine.cpuCount}, ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, Node ${machine.node}; backend: ${r.backends.join(', ')}`,
     `- **Settings run**: ${settingsText}`,
     `- **Runs**: ${m.runs.length} stage runs under \`${m.outDir}\`` +
       (r.unfinished.length > 0

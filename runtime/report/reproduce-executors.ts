@@ -26,14 +26,20 @@ export interface ChildProcessExecutor {
   readonly interrupt: () => void;
 }
 
-/** Runs each stage as `node CLI run …`, its output appended to the console file. */
-export function childProcessExecutor(cliMain: string): ChildProcessExecutor {
+/**
+ * Runs each stage as `node CLI run … EXTRA`, its output appended to the console file; `extra` are
+ * further `alignc run` flags, e.g. `['--backend', 'webgpu']`.
+ */
+export function childProcessExecutor(
+  cliMain: string,
+  extra: readonly string[] = [],
+): ChildProcessExecutor {
   const children = new Set<ChildProcess>();
   const execute: StageExecutor = (i) =>
     new Promise<void>((resolve, reject) => {
       mkdirSync(i.runDir, { recursive: true });
       const fd = openSync(consoleFile(i), 'a');
-      const child = spawn(process.execPath, [cliMain, 'run', ...runArguments(i)], {
+      const child = spawn(process.execPath, [cliMain, 'run', ...runArguments(i), ...extra], {
         stdio: ['ignore', fd, fd],
       });
       closeSync(fd);

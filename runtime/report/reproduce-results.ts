@@ -59,6 +59,8 @@ export interface ReproduceResults {
   readonly pretrainSeconds: MeanStd;
   /** One header of the runs (machine, start time), or undefined when nothing ran. */
   readonly anyLog: RunLog | undefined;
+  /** Every backend the runs used, as `name` or `name on adapter`, sorted. */
+  readonly backends: readonly string[];
   readonly unfinished: readonly string[];
   /** What the fine-tuning runs were evaluated on (from one of their eval records). */
   readonly evaluatedOn:
@@ -203,8 +205,20 @@ export function collectResults(matrix: Matrix): ReproduceResults {
     finetuneSeconds: meanStd(ftSeconds),
     pretrainSeconds: meanStd(ptSeconds),
     anyLog: logs.values().next().value,
+    backends: backendsOf(logs.values()),
     unfinished,
   };
+}
+
+/** The distinct backends in the logs' headers (`alignc run` records `settings.backend`). */
+function backendsOf(logs: Iterable<RunLog>): string[] {
+  const seen = new Set<string>();
+  for (const log of logs) {
+    const name = String(log.header.settings.backend ?? 'unknown backend');
+    const adapter = log.header.machine.adapter;
+    seen.add(adapter === null ? name : `${name} on ${adapter}`);
+  }
+  return [...seen].sort();
 }
 
 export const DETECTOR_NAMES: Readonly<Record<DetectorId, string>> = {

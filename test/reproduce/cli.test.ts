@@ -60,8 +60,35 @@ describe('alignc reproduce', () => {
     expect(lines[4]).toContain(
       `--out ${join(dir, 'retinanet', 'seed-3', 'labelled-10pct', 'aligndet')} `,
     );
-    expect(lines[4]).toMatch(/--set labelled\.fraction=10% --set labelled\.seed=3$/);
+    expect(lines[4]).toMatch(
+      /--set labelled\.fraction=10% --set labelled\.seed=3 --backend cpu-reference$/,
+    );
     expect(lines[4]).toContain('--set finetune_aligndet.train.length=2iters');
+  });
+
+  it('--backend webgpu passes the backend to every alignc run', async () => {
+    const r = await run(
+      'reproduce',
+      '--budget',
+      'tiny',
+      '--detectors',
+      'fcos',
+      '--settings',
+      'scratch',
+      '--fractions',
+      '10',
+      '--seeds',
+      '0',
+      '--backend',
+      'webgpu',
+      '--out',
+      join(tmpdir(), 'alignc-reproduce-none'),
+      '--dry-run',
+    );
+    expect(r.code).toBe(0);
+    const lines = r.out.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/--stage finetune_scratch .* --backend webgpu$/);
   });
 
   it('refuses unknown budgets, detectors and settings, naming the allowed ones', async () => {
@@ -76,5 +103,8 @@ describe('alignc reproduce', () => {
     expect(setting.err).toContain('choose from scratch, image, aligndet');
     const jobs = await run('reproduce', '--jobs', '0', '--dry-run');
     expect(jobs.err).toContain('--jobs needs a whole number >= 1, got 0');
+    const backend = await run('reproduce', '--backend', 'cuda', '--dry-run');
+    expect(backend.code).toBe(1);
+    expect(backend.err).toContain("--backend must be cpu-reference or webgpu, not 'cuda'");
   });
 });
