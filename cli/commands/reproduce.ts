@@ -47,7 +47,7 @@ export const reproduceCommand: Command = {
   name: 'reproduce',
   summary: 'the BCCD reproduction (issue #9): run the matrix, write docs/results.md and plots',
   usage:
-    'alignc reproduce [--budget tiny|small|full] [--jobs N] [--detectors retinanet,fcos] [--settings scratch,image,aligndet] [--seeds 0,1,2] [--fractions 10,100] [--backend cpu-reference|webgpu] [--out DIR] [--collect-only] [--dry-run]',
+    'alignc reproduce [--budget tiny|small|medium|full] [--jobs N] [--detectors retinanet,fcos] [--settings scratch,image,aligndet] [--seeds 0,1,2] [--fractions 10,100] [--backend cpu-reference|webgpu] [--out DIR] [--collect-only] [--dry-run]',
   options: [
     {
       name: 'budget',

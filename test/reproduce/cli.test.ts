@@ -94,7 +94,7 @@ describe('alignc reproduce', () => {
   it('refuses unknown budgets, detectors and settings, naming the allowed ones', async () => {
     const budget = await run('reproduce', '--budget', 'huge', '--dry-run');
     expect(budget.code).toBe(1);
-    expect(budget.err).toContain("--budget must be one of tiny, small, full, not 'huge'");
+    expect(budget.err).toContain("--budget must be one of tiny, small, medium, full, not 'huge'");
     const detector = await run('reproduce', '--detectors', 'retinanet,detr', '--dry-run');
     expect(detector.code).toBe(1);
     expect(detector.err).toContain("unknown value 'detr' in --detectors");
