@@ -1,7 +1,7 @@
 // `alignc reproduce`: the BCCD reproduction of AlignDet's claim (issue #9) — fine-tunes RetinaNet
 // (and FCOS, when its pipeline exists) from random init, image-domain and AlignDet pre-training
 // over seeds and labelled fractions, then writes docs/results.md and its plots. `npm run reproduce`
-// runs the `small` budget. This file parses flags; runtime/report/reproduce*.ts does the work.
+// runs the `medium` budget on WebGPU. This file parses flags; runtime/report/reproduce*.ts does the work.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -106,7 +106,7 @@ export function resultsMarkdown(m: Matrix, r: ReproduceResults, meta: DocumentMe
       ? [
           '> **Placeholder.** This file was written by a `tiny` run (2 steps per stage at 96×64 pixels): it',
           '> shows the layout and that the machinery works end to end, and its numbers mean nothing. The',
-          '> results come from `npm run reproduce` (the `small` budget) on a quiet machine.',
+          '> results come from `npm run reproduce` (the `medium` budget on WebGPU) on a quiet machine.',
           '',
         ]
       : [];
