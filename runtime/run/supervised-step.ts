@@ -21,7 +21,13 @@ import { groupsOf, restoreGroups, type GroupList } from '../train/checkpoint-gro
 import { TrainSetupError } from '../train/errors.js';
 import { LoweredLoss } from '../train/lowered-loss.js';
 import type { StepContext, StepResult, TrainableStep } from '../train/stage-loop.js';
-import { bindState, splitTrainable, valuesOf, zeroOptimizerState } from '../train/step-state.js';
+import {
+  bindState,
+  splitTrainable,
+  statisticBuffersOf,
+  valuesOf,
+  zeroOptimizerState,
+} from '../train/step-state.js';
 import {
   runTracedStep,
   stepResultOf,
@@ -77,6 +83,14 @@ export abstract class SupervisedStep<
   readonly #traced = new TracedStepCache();
 
   constructor(readonly config: C) {
+    // This step does not write running statistics back (the image-domain step does): a BN in
+    // training mode would train on batch statistics and leave its buffers stale.
+    const stale = statisticBuffersOf(config.model);
+    if (stale.length > 0)
+      throw new TrainSetupError(
+        `${stale[0]} belongs to a BN layer using batch statistics, which fine-tuning does not support`,
+        { hint: 'keep the backbone in norm_eval (the default for detectors)' },
+      );
     const { trainable, frozen } = splitModelState(config.model);
     this.#entries = [...trainable, ...frozen];
     this.params = valuesOf(trainable);

@@ -7,11 +7,12 @@
 import type { TensorData } from '../cpu/tensor-data.js';
 import { allocate } from '../cpu/tensor-data.js';
 import { ParameterBinding } from '../nn/binding.js';
-import type { NamedParameter } from '../nn/module.js';
+import type { Module, NamedParameter } from '../nn/module.js';
+import { BatchNorm2d } from '../nn/norm.js';
 import type { OptimizerSpec } from '../optim/train-step.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { TrainSetupError } from './errors.js';
-import { stateNamesOf, type TensorMap } from './traced-step.js';
+import { stateNamesOf, type StepTensors, type TensorMap } from './traced-step.js';
 
 /** A module's state split into the optimizer's parameters and the step's constants. */
 export function splitTrainable(all: readonly NamedParameter[]): {
@@ -67,4 +68,35 @@ export function bindState(
     b.bind(parameter, t);
   }
   return b;
+}
+
+/**
+ * Records, as extra outputs of a traced step, the buffer updates (BN running statistics in
+ * training mode) that a forward pass left on `binding`, each named `prefix + its state name`.
+ */
+export function recordBufferUpdates(
+  binding: ParameterBinding,
+  entries: readonly NamedParameter[],
+  extra: StepTensors['extra'],
+  prefix = '',
+): void {
+  const names = new Map(entries.map((e) => [e.parameter, e.name]));
+  for (const [parameter, value] of binding.updates) {
+    const name = names.get(parameter);
+    if (name === undefined)
+      throw new TrainSetupError('internal: a buffer update of a parameter outside the step');
+    extra(prefix + name, value);
+  }
+}
+
+/** State names of the running statistics of every BN layer of `network` that uses batch statistics. */
+export function statisticBuffersOf(network: Module): string[] {
+  const buffers = new Set<unknown>();
+  for (const m of network.modules())
+    if (m instanceof BatchNorm2d && m.usesBatchStatistics)
+      buffers.add(m.runningMean).add(m.runningVar).add(m.numBatchesTracked);
+  return network
+    .state()
+    .filter((e) => buffers.has(e.parameter))
+    .map((e) => e.name);
 }

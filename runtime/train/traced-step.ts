@@ -3,7 +3,9 @@
 // optimizer update (SGD or AdamW), and optionally the EMA of a momentum copy of the parameters —
 // traced once per input signature, cut into forward / backward / update phases (phased-graph.ts),
 // and replayed with new values every iteration. The box-domain step is built on it; a fine-tuning
-// or image-domain step only supplies its forward function and tensors.
+// or image-domain step only supplies its forward function and tensors. The forward function may
+// also record extra outputs of the same graph (`StepTensors.extra`: the running-statistic updates
+// of BN layers in training mode), which the replay returns for the step to write back.
 // Flow: Tensor API → **IR (forward + backward + update)** → phases → Backend.
 
 import type { TensorType } from '../../compiler/ir/index.js';
@@ -29,6 +31,12 @@ export interface StepTensors {
   /** The momentum (EMA) copy of `params`, same names; empty without an EMA. */
   readonly ema: TensorMap;
   readonly batch: TensorMap;
+  /**
+   * Records `value` as an extra output of the step under `name` (a BN running-statistic update,
+   * computed under no_grad from forward values); `runTracedStep` returns it in `extra`. A later
+   * record of the same name replaces an earlier one.
+   */
+  readonly extra: (name: string, value: Tensor) => void;
 }
 
 export interface TracedStepSpec {
@@ -50,6 +58,8 @@ export interface TracedStep {
   readonly lossNames: readonly string[];
   readonly paramNames: readonly string[];
   readonly stateNames: readonly string[];
+  /** Names of the extra outputs the forward function recorded, in output order. */
+  readonly extraNames: readonly string[];
 }
 
 /** The optimizer's state slots per parameter, named as PyTorch's optimizer state. */
@@ -87,8 +97,14 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
   const momentum = ph('momentum', scalar);
   const step = ph('step', scalar);
 
+  const extras = new Map<string, Tensor>();
+  const extra = (name: string, value: Tensor) => {
+    if (value.trace !== trace)
+      throw new TrainSetupError(`extra output '${name}' is not a tensor of the step's trace`);
+    extras.set(name, value);
+  };
   const out = withTrace(trace, () => {
-    const terms = spec.losses({ params, frozen, ema, batch });
+    const terms = spec.losses({ params, frozen, ema, batch, extra });
     const entries = Object.entries(terms);
     if (entries.length === 0)
       throw new TrainSetupError('a training step needs at least one loss term');
@@ -109,7 +125,8 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
       grads,
     };
   });
-  const all = [...out.losses, ...out.updated, ...out.grads];
+  const extraNames = [...extras.keys()];
+  const all = [...out.losses, ...out.updated, ...out.grads, ...extras.values()];
   const { graph, bindings } = trace.extract(
     all.map((t) => t.id),
     placeholders.map((t) => t.id),
@@ -117,12 +134,21 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
   const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
   const nLoss = out.losses.length;
   const nUpd = out.updated.length;
+  const nGrad = out.grads.length;
   const phased = splitPhases(graph, [
-    { name: 'forward', outputs: range(0, nLoss) },
+    // Extra outputs are functions of forward values, so the forward phase makes them.
+    { name: 'forward', outputs: [...range(0, nLoss), ...range(nLoss + nUpd + nGrad, extras.size)] },
     { name: 'backward', outputs: range(nLoss + nUpd, out.grads.length) },
     { name: 'update', outputs: range(nLoss, nUpd) },
   ]);
-  return { phased, constants: bindings, lossNames: out.names, paramNames, stateNames };
+  return {
+    phased,
+    constants: bindings,
+    lossNames: out.names,
+    paramNames,
+    stateNames,
+    extraNames,
+  };
 }
 
 export interface StepValues {
@@ -143,6 +169,8 @@ export interface StepOutputs {
   readonly params: Map<string, TensorData>;
   readonly state: Map<string, TensorData>;
   readonly ema: Map<string, TensorData>;
+  /** The extra outputs the forward function recorded (`StepTensors.extra`), by name. */
+  readonly extra: Map<string, TensorData>;
   /** Wall seconds of the forward, backward and update phases. */
   readonly seconds: {
     readonly forward: number;
@@ -198,6 +226,8 @@ export async function runTracedStep(
   const p = traced.paramNames.length;
   const s = traced.stateNames.length;
   const rest = run.outputs.slice(nLoss);
+  // After the losses: parameters, optimizer state, EMA, one gradient per parameter, then extras.
+  const extraValues = rest.slice(p + s + (spec.ema ? p : 0) + p);
   const losses: Record<string, number> = {};
   traced.lossNames.forEach((n, i) => (losses[n] = run.outputs[i].data[0]));
   return {
@@ -205,6 +235,7 @@ export async function runTracedStep(
     params: new Map(traced.paramNames.map((n, i) => [n, rest[i]])),
     state: new Map(traced.stateNames.map((n, i) => [n, rest[p + i]])),
     ema: spec.ema ? new Map(traced.paramNames.map((n, i) => [n, rest[p + s + i]])) : new Map(),
+    extra: new Map(traced.extraNames.map((n, i) => [n, extraValues[i]])),
     seconds: {
       forward: run.seconds.forward ?? 0,
       backward: run.seconds.backward ?? 0,

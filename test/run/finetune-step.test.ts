@@ -13,6 +13,7 @@ import { fpnForLevels } from '../../runtime/models/fpn.js';
 import { ResNet } from '../../runtime/models/resnet.js';
 import { RetinaHead } from '../../runtime/models/retina-head.js';
 import { ParameterBinding } from '../../runtime/nn/binding.js';
+import { BatchNorm2d } from '../../runtime/nn/norm.js';
 import { Rng } from '../../runtime/rng.js';
 import { FinetuneStep } from '../../runtime/run/finetune-step.js';
 import { finetuneTargets } from '../../runtime/run/finetune-targets.js';
@@ -159,5 +160,28 @@ describe('fine-tuning step', () => {
     expect(first.losses.reg).toBeCloseTo((2 * l1) / avg, 4);
     const second = await step.run(b, ctx(2));
     expect(second.losses.cls + second.losses.reg).toBeLessThan(first.losses.cls + first.losses.reg);
+  });
+
+  it('refuses a backbone whose BN uses batch statistics (it would not write them back)', () => {
+    const m = model();
+    for (const bn of m.modules()) if (bn instanceof BatchNorm2d) bn.normEval = false;
+    expect(
+      () =>
+        new FinetuneStep({
+          model: m,
+          anchors: ANCHORS,
+          assigner: RETINANET_ASSIGNER,
+          numClasses: CLASSES,
+          classOf,
+          alpha: 0.25,
+          gamma: 2,
+          lossNames: ['cls', 'reg'],
+          lossWeights: [1, 1],
+          optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0 },
+          backend: cpuReferenceBackend(),
+        }),
+    ).toThrow(
+      /backbone\.layer2\.0\.bn1\.running_mean belongs to a BN layer using batch statistics/,
+    );
   });
 });
