@@ -3,7 +3,8 @@
 // on the pooled features and, for BYOL's online network, an MLP predictor on the projection.
 // Parameter names: `backbone.*` with torchvision's ResNet names (the names every detector's
 // backbone has, so a later stage's `init … from:` loads them by name), `projector.0/2.*`,
-// `predictor.0/2.*` (a torch.nn.Sequential of Linear, ReLU, Linear).
+// `predictor.0/2.*` (a torch.nn.Sequential of Linear, ReLU, Linear). The ResNet's norm is BN
+// (batch statistics while training unless `norm_eval: true`) or GN (`norm: "gn"`).
 // Flow: plan declarations → **image-domain encoder** (runtime/nn module) → image-domain step.
 
 import type { DeclarationPlan } from '../../compiler/lower/plan.js';
@@ -53,12 +54,14 @@ export function encoderPlanOf(decl: DeclarationPlan): EncoderPlan {
       decl.at,
       'declare detector x = encoder(backbone: resnet(…), projector: mlp(h, d), predictor: mlp(h, d))',
     );
-  const resnet = resnetArgsOf(r, decl, r.block(b.args.backbone, 'backbone'), [
-    'depth',
-    'weights',
-    'frozen_stages',
-    'width',
-  ]);
+  const resnet = resnetArgsOf(
+    r,
+    decl,
+    r.block(b.args.backbone, 'backbone'),
+    ['depth', 'weights', 'frozen_stages', 'width', 'norm', 'norm_eval'],
+    // BYOL trains BN with batch statistics; `norm_eval: true` keeps the running statistics.
+    false,
+  );
   const mlp = (v: typeof b.args.projector, role: string): MlpPlan => {
     const dims = r.numbers(r.block(v, role).args.dims, `${role} dims`);
     if (dims.length !== 2)
@@ -96,7 +99,8 @@ export class ImageEncoder extends Module {
 
   constructor(readonly plan: EncoderPlan) {
     super();
-    // Only C5 is pooled; BN keeps its running statistics (norm_eval), as in every runner stage.
+    // Only C5 is pooled. BN uses batch statistics while training unless `norm_eval: true`
+    // (BYOL's reference trains BN; frozen stages stay in eval mode either way).
     this.backbone = this.addChild(
       'backbone',
       new ResNet({
@@ -104,6 +108,8 @@ export class ImageEncoder extends Module {
         widthMultiplier: plan.widthMultiplier,
         outIndices: [3],
         frozenStages: plan.frozenStages,
+        norm: plan.norm ?? { kind: 'bn' },
+        normEval: plan.normEval ?? false,
       }),
     );
     const features = this.backbone.outChannels[0];

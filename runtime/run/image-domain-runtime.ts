@@ -10,6 +10,7 @@ import {
   GROUP_ENCODER,
   GROUP_ENCODER_FROZEN,
   GROUP_TARGET,
+  GROUP_TARGET_BUFFERS,
   ImageDomainStep,
 } from '../train/image-domain-step.js';
 import { LoweredLoss } from '../train/lowered-loss.js';
@@ -29,8 +30,11 @@ export function imageDomainInitGroups(init: InitClause, from: ImageDomainStage):
       `init: stage ${from.name} has networks ${from.online} and ${from.target}, not ${source}`,
       init.at,
     );
-  // BN buffers and frozen stages are shared by both networks.
-  return [GROUP_ENCODER_FROZEN, source === from.online ? GROUP_ENCODER : GROUP_TARGET];
+  // Frozen stages are shared by both networks; the target's own BN running statistics (a group
+  // only when BN used batch statistics) replace the online ones read from the frozen group.
+  return source === from.online
+    ? [GROUP_ENCODER_FROZEN, GROUP_ENCODER]
+    : [GROUP_ENCODER_FROZEN, GROUP_TARGET_BUFFERS, GROUP_TARGET];
 }
 
 export async function imageDomainRuntime(
@@ -63,7 +67,10 @@ export async function imageDomainRuntime(
         'add predictor: mlp(hidden, out) to the encoder',
       );
   }
-  const views = stage.views.map((v) => viewPlanOf(decls.get(v, 'view', stage.at)));
+  // Image-only views: no boxes, so random_resized_crop(…) is allowed.
+  const views = stage.views.map((v) =>
+    viewPlanOf(decls.get(v, 'view', stage.at), { boxes: false }),
+  );
   if (views[0].mean.join() !== views[1].mean.join() || views[0].std.join() !== views[1].std.join())
     throw new RunUnsupportedError(
       `stage ${stage.name}: both views must normalise with the same mean and std`,

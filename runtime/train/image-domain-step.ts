@@ -8,14 +8,19 @@
 //   target ← m·target + (1 − m)·online, m = 1 − (1 − m0)(cos(πk/K) + 1)/2          (BYOL eq. 1)
 //
 // The target holds a copy of every trainable parameter (its unused predictor copy follows the
-// EMA too, harmlessly); BN buffers and frozen stages are constants shared by both networks (BN
-// uses running statistics, mmdet `norm_eval`, as every stage of the runner). Checkpoint groups:
-// `encoder.` (trainable), `encoder_frozen.` (buffers, frozen stages), `target.` (EMA), `optimizer.`.
+// EMA too, harmlessly); frozen stages are constants shared by both networks. BN layers in training
+// mode (the encoder's default; `norm_eval: true` keeps running statistics) normalise by batch
+// statistics in both networks, as BYOL's reference does; each network keeps its own running
+// statistics, updated by its own forward passes (views in order) and returned as extra outputs of
+// the traced step — the target's are not EMA'd (mmselfsup's momentum update covers parameters
+// only). Checkpoint groups: `encoder.` (trainable), `encoder_frozen.` (buffers, frozen stages;
+// the online running statistics), `target.` (EMA), `target_buffers.` (the target's running
+// statistics, only when some BN trains), `optimizer.`.
 // Flow: batch (two views) → **image-domain step** (TrainableStep) → runtime/train's stage loop.
 
 import type { TensorData } from '../cpu/tensor-data.js';
 import type { Batch } from '../data/loader/batch.js';
-import { ParameterBinding } from '../nn/binding.js';
+import type { ParameterBinding } from '../nn/binding.js';
 import type { Module, NamedParameter } from '../nn/module.js';
 import { cosineMomentum } from '../optim/schedules.js';
 import type { OptimizerSpec } from '../optim/train-step.js';
@@ -26,7 +31,14 @@ import { groupsOf, restoreGroups, shapesOf, type GroupList } from './checkpoint-
 import { TrainSetupError } from './errors.js';
 import type { LoweredLoss } from './lowered-loss.js';
 import type { StepContext, StepResult, TrainableStep } from './stage-loop.js';
-import { bindState, splitTrainable, valuesOf, zeroOptimizerState } from './step-state.js';
+import {
+  bindState,
+  recordBufferUpdates,
+  splitTrainable,
+  statisticBuffersOf,
+  valuesOf,
+  zeroOptimizerState,
+} from './step-state.js';
 import {
   runTracedStep,
   stepResultOf,
@@ -41,6 +53,8 @@ import {
 export const GROUP_ENCODER = 'encoder.';
 export const GROUP_ENCODER_FROZEN = 'encoder_frozen.';
 export const GROUP_TARGET = 'target.';
+/** The target network's own BN running statistics (present when some BN uses batch statistics). */
+export const GROUP_TARGET_BUFFERS = 'target_buffers.';
 export const GROUP_ENCODER_OPTIMIZER = 'optimizer.';
 
 /** One output of a network on one view: `q1.prediction` is {view: 0, field: 'prediction'}. */
@@ -81,6 +95,8 @@ export class ImageDomainStep implements TrainableStep<Batch> {
   params: Map<string, TensorData>;
   target: Map<string, TensorData>;
   readonly frozen: Map<string, TensorData>;
+  /** The target's running statistics of every BN in training mode (names as in `frozen`). */
+  readonly targetBuffers: Map<string, TensorData>;
   optimizerState: Map<string, TensorData>;
   readonly #entries: readonly NamedParameter[];
   readonly #traced = new TracedStepCache();
@@ -96,6 +112,9 @@ export class ImageDomainStep implements TrainableStep<Batch> {
     this.frozen = valuesOf(frozen, hint);
     // The target starts as an exact copy of the online network (BYOL §3.1).
     this.target = new Map(this.params);
+    this.targetBuffers = new Map(
+      statisticBuffersOf(config.network).map((n) => [n, this.frozen.get(n)!] as const),
+    );
     this.optimizerState = zeroOptimizerState(this.params, config.optimizer);
   }
 
@@ -117,6 +136,7 @@ export class ImageDomainStep implements TrainableStep<Batch> {
       terms: this.config.terms,
       params: shapesOf(this.params),
       frozen: shapesOf(this.frozen),
+      batchStatistics: [...this.targetBuffers.keys()],
     };
   }
 
@@ -125,6 +145,9 @@ export class ImageDomainStep implements TrainableStep<Batch> {
       [GROUP_ENCODER, this.params],
       [GROUP_ENCODER_FROZEN, this.frozen],
       [GROUP_TARGET, this.target],
+      ...(this.targetBuffers.size === 0
+        ? []
+        : ([[GROUP_TARGET_BUFFERS, this.targetBuffers]] as const)),
       [GROUP_ENCODER_OPTIMIZER, this.optimizerState],
     ];
   }
@@ -163,7 +186,7 @@ export class ImageDomainStep implements TrainableStep<Batch> {
         params: this.params,
         state: this.optimizerState,
         ema: this.target,
-        frozen: this.frozen,
+        frozen: this.#frozenInputs(),
         batch: batchValues,
         lr: ctx.lr,
         momentum: this.momentumAt(ctx),
@@ -174,6 +197,11 @@ export class ImageDomainStep implements TrainableStep<Batch> {
     this.params = out.params;
     this.optimizerState = out.state;
     this.target = out.ema;
+    for (const [name, value] of out.extra) {
+      if (name.startsWith(GROUP_TARGET_BUFFERS))
+        this.targetBuffers.set(name.slice(GROUP_TARGET_BUFFERS.length), value);
+      else this.frozen.set(name, value);
+    }
     // Logged terms are weighted, as the objective sums them.
     return stepResultOf(out, b, dataSeconds);
   }
@@ -181,7 +209,7 @@ export class ImageDomainStep implements TrainableStep<Batch> {
   #trace(batch: ReadonlyMap<string, TensorData>): { traced: TracedStep; spec: TracedStepSpec } {
     return this.#traced.get(batch, (batchTypes) => ({
       params: typesOf(this.params),
-      frozen: typesOf(this.frozen),
+      frozen: typesOf(this.#frozenInputs()),
       batch: batchTypes,
       ema: true,
       optimizer: this.config.optimizer,
@@ -190,24 +218,46 @@ export class ImageDomainStep implements TrainableStep<Batch> {
     }));
   }
 
-  /** Both networks on the views the terms use (each network and view once), then the terms. */
-  #losses({ params, frozen, ema, batch }: StepTensors): Record<string, Tensor> {
+  /** The step's constant inputs: the online network's buffers and frozen stages, the target's statistics. */
+  #frozenInputs(): Map<string, TensorData> {
+    const out = new Map(this.frozen);
+    for (const [n, t] of this.targetBuffers) out.set(GROUP_TARGET_BUFFERS + n, t);
+    return out;
+  }
+
+  /**
+   * Both networks on the views the terms use (each network and view once, views in order, as
+   * mmselfsup's BYOL), then the terms. A network's second forward pass starts from the running
+   * statistics its first one left, as two calls of a torch module in training mode do.
+   */
+  #losses({ params, frozen, ema, batch, extra }: StepTensors): Record<string, Tensor> {
     const views = [batch.get('view1')!, batch.get('view2')!];
     const trace = views[0].trace;
     const net = this.config.network;
-    const online = new Map<number, ReturnType<ImageDomainNetwork['forward']>>();
-    const target = new Map<number, ReturnType<ImageDomainNetwork['forward']>>();
-    const pick = (ref: EncoderOutputRef, isTarget: boolean): Tensor => {
-      const cache = isTarget ? target : online;
-      let out = cache.get(ref.view);
-      if (out === undefined) {
-        const images = views[ref.view];
-        out = isTarget
-          ? trace.noGrad(() => net.forward(bindState(trace, this.#entries, ema, frozen), images))
-          : net.forward(bindState(trace, this.#entries, params, frozen), images);
-        cache.set(ref.view, out);
+    const run = (isTarget: boolean): Map<number, ReturnType<ImageDomainNetwork['forward']>> => {
+      const used = new Set<0 | 1>();
+      for (const t of this.config.terms) used.add(isTarget ? t.target.view : t.online.view);
+      const prefix = isTarget ? GROUP_TARGET_BUFFERS : '';
+      // The running statistics each forward starts from: the stored ones, then the last update.
+      const tensors = new Map(isTarget ? ema : params);
+      for (const n of this.targetBuffers.keys()) tensors.set(n, frozen.get(prefix + n)!);
+      const outs = new Map<number, ReturnType<ImageDomainNetwork['forward']>>();
+      for (const view of [...used].sort()) {
+        const b: ParameterBinding = bindState(trace, this.#entries, tensors, frozen);
+        const forward = () => net.forward(b, views[view]);
+        outs.set(view, isTarget ? trace.noGrad(forward) : forward());
+        recordBufferUpdates(b, this.#entries, extra, prefix);
+        for (const { name, parameter } of this.#entries) {
+          const updated = b.updates.get(parameter);
+          if (updated !== undefined) tensors.set(name, updated);
+        }
       }
-      const t = out[ref.field];
+      return outs;
+    };
+    const online = run(false);
+    const target = run(true);
+    const pick = (ref: EncoderOutputRef, isTarget: boolean): Tensor => {
+      const t = (isTarget ? target : online).get(ref.view)![ref.field];
       if (t === undefined)
         throw new TrainSetupError(
           `the ${isTarget ? 'target' : 'online'} network has no ${ref.field} (it has no predictor)`,

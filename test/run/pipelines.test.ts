@@ -282,6 +282,16 @@ describe('every shipped pipeline at tiny sizes', () => {
           expectSameBackbone(encoder, [ft], stemAndLayer1) +
           expectSameBackbone(frozen, [ft], stemAndLayer1);
         expect(n).toBe([...ft.keys()].filter(stemAndLayer1).length);
+        // BYOL trained BN on batch statistics: the running statistics it wrote into its checkpoint
+        // (and fine-tuning's frozen stem now uses under norm_eval) are no longer the initial 0 / 1.
+        const stemVar = frozen.get('backbone.bn1.running_var')!.data;
+        expect(Array.from(stemVar).some((v) => Math.abs(v - 1) > 1e-3)).toBe(true);
+        // Every BN layer's running statistics, trainable stages too (BN buffers are constants of
+        // fine-tuning's step), are the ones BYOL left.
+        const stats = [...ft.keys()].filter((n) => n.includes('.running_'));
+        expect(stats.length).toBe(40);
+        for (const n of stats) expect(ft.get(n)!.data, n).toEqual(frozen.get(n)!.data);
+        expect(groupOf(runDir, 'image_domain', 'target_buffers.').size).toBeGreaterThan(0);
       }
     }, 120_000);
   }

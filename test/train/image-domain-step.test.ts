@@ -2,11 +2,14 @@
 // its first loss terms equal BYOL's formula 2 − 2·cos(p, z), computed in f64 loops from an eager
 // forward of the same encoder (at step 1 the target is the online network); the target follows
 // θk ← m·θk + (1 − m)·θq with m from the cosine schedule written out here; repeated steps on one
-// fixed batch lower the loss; the checkpoint groups restore to the same state.
+// fixed batch lower the loss; the checkpoint groups restore to the same state; BN with batch
+// statistics leaves running statistics equal to eager forwards of the two views in order, for the
+// online network and (at step 1, when it equals the online one) the target, and `norm_eval: true`
+// leaves them alone.
 
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../runtime/data/loader/batch.js';
-import { ParameterBinding } from '../../runtime/nn/binding.js';
+import { applyBufferUpdates, ParameterBinding } from '../../runtime/nn/binding.js';
 import { Rng } from '../../runtime/rng.js';
 import { ImageEncoder, type EncoderPlan } from '../../runtime/run/image-domain-encoder.js';
 import { cpuReferenceBackend } from '../../runtime/tensor/backend.js';
@@ -14,11 +17,14 @@ import { Tensor, withTrace } from '../../runtime/tensor/tensor.js';
 import { Trace } from '../../runtime/tensor/trace.js';
 import {
   GROUP_ENCODER,
+  GROUP_ENCODER_FROZEN,
   GROUP_TARGET,
+  GROUP_TARGET_BUFFERS,
   ImageDomainStep,
   type ImageDomainTerm,
 } from '../../runtime/train/image-domain-step.js';
 import { LoweredLoss } from '../../runtime/train/lowered-loss.js';
+import { statisticBuffersOf } from '../../runtime/train/step-state.js';
 
 const SIZE = 64;
 const PLAN: EncoderPlan = {
@@ -181,5 +187,66 @@ describe('image-domain step', () => {
     copy.restore(s.groups());
     expect(copy.groups().get(GROUP_ENCODER)).toEqual(s.groups().get(GROUP_ENCODER));
     expect(copy.groups().get(GROUP_TARGET)).toEqual(s.groups().get(GROUP_TARGET));
+  });
+
+  it('trains BN on batch statistics; each network keeps its own running statistics', async () => {
+    const imgs = views();
+    // Eager: the online network on view 1, then on view 2, each forward updating the statistics.
+    const eager = new ImageEncoder(PLAN).initialize(Rng.fromSeed(9));
+    for (const data of imgs) {
+      const trace = new Trace();
+      const binding = new ParameterBinding(trace);
+      withTrace(trace, () =>
+        eager.forward(
+          binding,
+          Tensor.from({ shape: [2, 3, SIZE, SIZE], dtype: 'f32', data }, trace),
+        ),
+      );
+      await applyBufferUpdates(binding);
+    }
+    const expected = new Map(eager.state().map((e) => [e.name, e.parameter.value!]));
+    const encoder = new ImageEncoder(PLAN).initialize(Rng.fromSeed(9));
+    const names = statisticBuffersOf(encoder);
+    expect(names).toContain('backbone.layer4.1.bn2.running_var');
+    // frozen_stages 0: the stem's BN stays in eval mode.
+    expect(names).not.toContain('backbone.bn1.running_var');
+    const s = step(encoder, 0.99);
+    const b = batch(views());
+    await s.run(b, ctx(1, 4));
+    const diff = (x: ArrayLike<number>, y: ArrayLike<number>) =>
+      Math.max(...Array.from(x, (v, i) => Math.abs(v - y[i])));
+    for (const n of names) {
+      expect(diff(s.frozen.get(n)!.data, expected.get(n)!), n).toBeLessThan(1e-5);
+      // At step 1 the target is the online network, run on the same views in the same order.
+      expect(diff(s.targetBuffers.get(n)!.data, expected.get(n)!), n).toBeLessThan(1e-5);
+    }
+    expect(s.frozen.get('backbone.layer1.0.bn1.num_batches_tracked')!.data[0]).toBe(2);
+    const var1 = s.frozen.get('backbone.layer2.0.bn1.running_var')!.data;
+    expect(diff(var1, new Float32Array(var1.length).fill(1))).toBeGreaterThan(1e-3);
+    expect(Array.from(s.frozen.get('backbone.bn1.running_var')!.data).every((v) => v === 1)).toBe(
+      true,
+    );
+    // The checkpoint groups carry both networks' statistics.
+    const groups = s.groups();
+    expect(groups.get(GROUP_ENCODER_FROZEN)!.get(names[0])).toBe(s.frozen.get(names[0]));
+    expect([...groups.get(GROUP_TARGET_BUFFERS)!.keys()]).toEqual(names);
+    await s.run(b, ctx(2, 4));
+    // Now the target's weights differ from the online ones, and so do its statistics.
+    const n = 'backbone.layer4.1.bn2.running_mean';
+    expect(diff(s.frozen.get(n)!.data, s.targetBuffers.get(n)!.data)).toBeGreaterThan(1e-7);
+    expect(s.targetBuffers.get('backbone.layer1.0.bn1.num_batches_tracked')!.data[0]).toBe(4);
+    const copy = step(new ImageEncoder(PLAN).initialize(Rng.fromSeed(8)), 0.99);
+    copy.restore(groups);
+    expect(copy.targetBuffers.get(n)).toEqual(groups.get(GROUP_TARGET_BUFFERS)!.get(n));
+  });
+
+  it('keeps the running statistics under norm_eval: true', async () => {
+    const encoder = new ImageEncoder({ ...PLAN, normEval: true }).initialize(Rng.fromSeed(9));
+    expect(statisticBuffersOf(encoder)).toEqual([]);
+    const s = step(encoder, 0.99);
+    const before = new Map(s.frozen);
+    await s.run(batch(views()), ctx(1, 4));
+    expect(s.frozen).toEqual(before);
+    expect(s.groups().has(GROUP_TARGET_BUFFERS)).toBe(false);
   });
 });
