@@ -92,6 +92,7 @@ export const runCommand: Command = {
         command: ['alignc', 'run', ...process.argv.slice(3)],
         backend,
         backendName,
+        ...(gpu === undefined ? {} : { adapter: `${gpu.info.description} (${gpu.info.backend})` }),
         out: (line) => process.stdout.write(line + '\n'),
         settings: { overrides: (args.lists.get('set') ?? []).join(' ') },
       });

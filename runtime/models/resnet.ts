@@ -3,7 +3,8 @@
 // ResNet uses the same names under `backbone.`), a width multiplier for small test detectors,
 // mmdet's `frozen_stages` (stem and the first k stages get no gradient and run under noGrad) and
 // BN (running statistics under mmdet's `norm_eval`, the default) or GN norm layers (named `gn1`…
-// as mmdet does).
+// as mmdet does; each layer takes gcd(groups, channels) groups, so GN(32) also fits the 8–64
+// channels of a narrow network).
 // Returns the feature maps C2–C5 selected by `outIndices`. A detector block of runtime/models, built
 // from runtime/nn layers; names and shapes match runtime/io/weight-names.ts.
 import type { ParameterBinding } from '../nn/binding.js';
@@ -48,6 +49,25 @@ const LAYOUT: Record<
   50: { blocks: [3, 4, 6, 3], bottleneck: true },
 };
 
+/** mmdet's GN backbones use GroupNorm(32). */
+export const RESNET_GN_GROUPS = 32;
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * The norm layer of `channels`: GN takes gcd(groups, channels) groups (32 at the standard widths,
+ * where every channel count is a multiple of 32; all channels' worth at 8–16 channels, 16 at 48).
+ */
+function resnetNorm(kind: NormKind, channels: number, initialWeight = 1): NormLayer {
+  return makeNorm(
+    kind.kind === 'gn' ? { kind: 'gn', groups: gcd(kind.groups, channels) } : kind,
+    channels,
+    initialWeight,
+  );
+}
+
 /** mmcv KaimingInit on every backbone conv: fan_out, normal, ReLU gain. */
 const KAIMING_FAN_OUT: Initializer = { kind: 'kaiming', mode: 'fan_out', distribution: 'normal' };
 
@@ -67,7 +87,7 @@ class Downsample extends Module {
   constructor(inC: number, outC: number, stride: number, norm: NormKind) {
     super();
     this.conv = this.addChild('0', conv(inC, outC, 1, stride));
-    this.norm = this.addChild('1', makeNorm(norm, outC));
+    this.norm = this.addChild('1', resnetNorm(norm, outC));
   }
   forward(b: ParameterBinding, x: Tensor): Tensor {
     return this.norm.forward(b, this.conv.forward(b, x));
@@ -99,7 +119,7 @@ class ResidualBlock extends Module {
       const last = i === specs.length - 1;
       this.convs.push(this.addChild(`conv${i + 1}`, conv(s.inC, s.outC, s.kernel, s.stride)));
       this.norms.push(
-        this.addChild(`${n}${i + 1}`, makeNorm(norm, s.outC, last && zeroInit ? 0 : 1)),
+        this.addChild(`${n}${i + 1}`, resnetNorm(norm, s.outC, last && zeroInit ? 0 : 1)),
       );
     });
     const inC = specs[0].inC;
@@ -184,7 +204,7 @@ export class ResNet extends Module {
     const zeroInit = options.zeroInitResidual ?? true;
 
     const stemConv = this.addChild('conv1', conv(3, width(64), 7, 2));
-    const stemNorm = this.addChild(`${normName(norm)}1`, makeNorm(norm, width(64)));
+    const stemNorm = this.addChild(`${normName(norm)}1`, resnetNorm(norm, width(64)));
     this.#stem = new Stem(stemConv, stemNorm);
     let inC = width(64);
     const stageChannels: number[] = [];

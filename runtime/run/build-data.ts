@@ -187,9 +187,16 @@ export interface ViewPlan {
   readonly spec: ViewSpec;
   readonly mean: readonly [number, number, number];
   readonly std: readonly [number, number, number];
-  /** The (long, short) scales of its resize, for the canvas. */
+  /** The (long, short) scales of its resize, for the canvas (empty when a crop sets the size). */
   readonly scales: readonly (readonly [number, number])[];
   readonly padDivisor: number;
+  /** The output size of its `random_resized_crop(size: N)`: every image of the view is N×N. */
+  readonly cropSize: number | undefined;
+}
+
+/** What a view's images carry: boxes (detection, box-domain) or nothing (image-domain). */
+export interface ViewUse {
+  readonly boxes: boolean;
 }
 
 function triple(
@@ -202,19 +209,26 @@ function triple(
   return [xs[0], xs[1], xs[2]];
 }
 
-/** A `view` declaration → the loader's ViewSpec (normalisation and padding as the loader does them). */
-export function viewPlanOf(decl: DeclarationPlan): ViewPlan {
+/**
+ * A `view` declaration → the loader's ViewSpec (normalisation and padding as the loader does them).
+ * `use.boxes` (the default) refuses image-only steps: a random resized crop would cut boxes out of
+ * one view and break the box correspondence of the two views.
+ */
+export function viewPlanOf(decl: DeclarationPlan, use: ViewUse = { boxes: true }): ViewPlan {
   const r = new ConfigReader(`view ${decl.name}`, decl.at);
   const ops: ViewOpSpec[] = [];
   let mean: [number, number, number] | undefined;
   let std: [number, number, number] | undefined;
   let scales: [number, number][] = [];
   let padDivisor = 1;
+  let cropSize: number | undefined;
   for (const b of r.chain(decl.value, 'the view')) {
     if (padDivisor > 1)
       r.fail(`pad(…) must be the last step of a view, not followed by ${b.block}`);
     switch (b.block) {
       case 'resize': {
+        if (cropSize !== undefined)
+          r.fail('resize(…) after random_resized_crop(…): the crop already sets the image size');
         const shorts = Array.isArray(b.args.short)
           ? r.numbers(b.args.short, 'short')
           : (() => {
@@ -269,6 +283,27 @@ export function viewPlanOf(decl: DeclarationPlan): ViewPlan {
         });
         break;
       }
+      case 'random_resized_crop': {
+        if (use.boxes)
+          throw new RunUnsupportedError(
+            `view ${decl.name}: random_resized_crop(…) is for image-only views (image-domain stages); ` +
+              'in a view with boxes (detection, box-domain) it could crop boxes away and break the box correspondence between views',
+            decl.at,
+            'use resize(…) >> hflip(…) for views with boxes, or use this view only in an image-domain stage',
+          );
+        cropSize = r.integer(b.args.size, 'size');
+        const scale =
+          b.args.scale === undefined ? ([0.08, 1] as const) : r.range(b.args.scale, 'scale');
+        const ratio =
+          b.args.ratio === undefined ? ([3 / 4, 4 / 3] as const) : r.range(b.args.ratio, 'ratio');
+        ops.push({
+          op: 'random_resized_crop',
+          size: [cropSize, cropSize],
+          scale: [scale[0], scale[1]],
+          ratio: [ratio[0], ratio[1]],
+        });
+        break;
+      }
       case 'normalize':
         mean = triple(r, b.args.mean, 'mean');
         std = triple(r, b.args.std, 'std');
@@ -281,17 +316,19 @@ export function viewPlanOf(decl: DeclarationPlan): ViewPlan {
         throw new RunUnsupportedError(
           `view ${decl.name}: the runner has no ${b.block}(…) view step yet`,
           decl.at,
-          'supported: resize, hflip, one_of, color_jitter, grayscale, gaussian_blur, normalize, pad',
+          'supported: resize, random_resized_crop, hflip, one_of, color_jitter, grayscale, gaussian_blur, normalize, pad',
         );
     }
   }
-  if (scales.length === 0)
-    return r.fail('a view needs a resize(…) step (the runner sizes its canvas from it)');
+  if (scales.length === 0 && cropSize === undefined)
+    return r.fail(
+      'a view needs a resize(…) or random_resized_crop(…) step (the runner sizes its canvas from it)',
+    );
   if (mean === undefined || std === undefined)
     return r.fail(
       'a view needs a normalize(mean: …, std: …) step: the loader normalises every batch',
     );
-  return { spec: ops, mean, std, scales, padDivisor };
+  return { spec: ops, mean, std, scales, padDivisor, cropSize };
 }
 
 /** The smallest [width, height] canvas that holds every view of every image of `dataset`. */
@@ -302,12 +339,18 @@ export function canvasFor(dataset: Dataset, views: readonly ViewPlan[]): [number
   for (const key of sizes) {
     const [w, h] = key.split('x').map(Number);
     for (const v of views)
-      for (const scale of v.scales) {
+      for (const scale of v.cropSize === undefined ? v.scales : []) {
         const out = keepRatioSize({ width: w, height: h }, scale);
         const d = v.padDivisor;
         width = Math.max(width, Math.ceil(out.width / d) * d);
         height = Math.max(height, Math.ceil(out.height / d) * d);
       }
   }
+  for (const v of views)
+    if (v.cropSize !== undefined) {
+      const side = Math.ceil(v.cropSize / v.padDivisor) * v.padDivisor;
+      width = Math.max(width, side);
+      height = Math.max(height, side);
+    }
   return [width, height];
 }

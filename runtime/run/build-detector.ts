@@ -11,7 +11,8 @@ import { loadSafetensors } from '../io/safetensors.js';
 import { DenseDetector, loadBackbone } from '../models/detector.js';
 import { fpnForLevels, type ExtraConvSource, type Fpn } from '../models/fpn.js';
 import type { DenseClassifier } from '../models/head-classifier.js';
-import { ResNet, type ResnetDepth } from '../models/resnet.js';
+import { ResNet, RESNET_GN_GROUPS, type ResnetDepth } from '../models/resnet.js';
+import type { NormKind } from '../nn/norm.js';
 import { RetinaHead } from '../models/retina-head.js';
 import type { Rng } from '../rng.js';
 import { ConfigReader, type BlockValue } from './config-values.js';
@@ -29,6 +30,8 @@ export interface BackboneNeckPlan {
   /** `frozen: true`: backbone under no_grad, BN in eval mode (box-domain pre-training). */
   readonly frozenBackbone: boolean;
   readonly frozenStages: number;
+  /** `resnet(norm: "gn")`: GroupNorm backbone layers; BN when absent. */
+  readonly norm?: NormKind;
   readonly levels: readonly [number, number];
   readonly channels: number;
   readonly extra: ExtraConvSource;
@@ -89,6 +92,13 @@ export interface ResnetArgs {
   /** A local `.safetensors` file, or none. */
   readonly weights: string | undefined;
   readonly frozenStages: number;
+  /** `norm: "bn"` (default) or `"gn"` (GroupNorm, gcd(32, channels) groups per layer: resnet.ts). */
+  readonly norm?: NormKind;
+  /**
+   * `norm_eval`: BN layers keep their running statistics in training mode (mmdet). Detectors
+   * default to true (and refuse false); image-domain encoders default to false (batch statistics).
+   */
+  readonly normEval?: boolean;
 }
 
 /** Reads a `resnet(…)` block allowing the arguments `allowed`; refuses depths and remote weights. */
@@ -97,6 +107,7 @@ export function resnetArgsOf(
   decl: DeclarationPlan,
   backbone: BlockValue,
   allowed: readonly string[],
+  normEvalDefault = true,
 ): ResnetArgs {
   if (backbone.block !== 'resnet')
     throw new RunUnsupportedError(`detector ${decl.name}: backbone ${backbone.block}(…)`, decl.at);
@@ -120,7 +131,17 @@ export function resnetArgsOf(
     widthMultiplier: r.number(backbone.args.width, 'width', 1),
     weights: weights === undefined ? undefined : r.string(weights, 'weights'),
     frozenStages: r.integer(backbone.args.frozen_stages, 'frozen_stages', -1),
+    norm: normKindOf(r, backbone),
+    normEval: r.boolean(backbone.args.norm_eval, 'norm_eval', normEvalDefault),
   };
+}
+
+/** `resnet(norm: "bn" | "gn")`: BatchNorm (default) or GroupNorm with mmdet's 32 groups. */
+function normKindOf(r: ConfigReader, backbone: BlockValue): NormKind {
+  const name = r.string(backbone.args.norm, 'norm', 'bn');
+  if (name === 'bn') return { kind: 'bn' };
+  if (name === 'gn') return { kind: 'gn', groups: RESNET_GN_GROUPS };
+  return r.fail(`norm: "${name}" is not "bn" or "gn"`);
 }
 
 /** Reads the `resnet(…)` backbone and `fpn(…)` neck of a `retinanet(…)` / `fcos(…)` block. */
@@ -137,8 +158,17 @@ export function backboneNeckOf(
     'frozen',
     'frozen_stages',
     'norm_eval',
+    'norm',
     'width',
   ]);
+  // A detector's step runs its BN layers on running statistics (mmdet `norm_eval`, every AlignDet
+  // config): batch statistics would need the step to write the running-stat updates back.
+  if (resnet.normEval === false)
+    throw new RunUnsupportedError(
+      `detector ${decl.name}: norm_eval: false is not supported for detectors; their BN layers keep running statistics`,
+      decl.at,
+      'remove norm_eval: false (image-domain encoder(…) backbones train BN with batch statistics by default)',
+    );
   r.onlyArgs(neck, ['levels', 'channels', 'extra']);
   const channels = r.integer(neck.args.channels, 'neck channels');
   const levels = r.range(neck.args.levels, 'neck levels');
@@ -190,6 +220,7 @@ export function buildBackboneNeck(
     widthMultiplier: p.widthMultiplier,
     outIndices: inputLevels.map((l) => l - 2),
     frozenStages: p.frozenBackbone ? -1 : p.frozenStages,
+    ...(p.norm === undefined ? {} : { norm: p.norm }),
   });
   const neck = fpnForLevels({
     inChannels: backbone.outChannels,

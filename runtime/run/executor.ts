@@ -52,6 +52,8 @@ export interface RunOptions {
   readonly command: readonly string[];
   readonly backend: Backend;
   readonly backendName: string;
+  /** The GPU adapter the backend runs on (recorded in the run log's machine), if any. */
+  readonly adapter?: string;
   /** Result lines (stdout). */
   readonly out: (line: string) => void;
   /** Progress and notes (stderr). */
@@ -117,7 +119,7 @@ export function checkStageDeclarations(plan: ProgramPlan, specs: readonly StageS
           datasetSourceOf(decls.get(s.evaluate.dataset, 'dataset', s.evaluate.at));
         break;
       case 'image_domain':
-        for (const v of s.views) viewPlanOf(decls.get(v, 'view', s.at));
+        for (const v of s.views) viewPlanOf(decls.get(v, 'view', s.at), { boxes: false });
         encoderPlanOf(decls.get(s.online, 'detector', s.at));
         emaPlanOf(decls.get(s.target, 'detector', s.at));
         break;
@@ -194,7 +196,7 @@ export async function runPipeline(o: RunOptions): Promise<RunOutcome> {
     pipelineSha256: sha256Hex(o.pipelineText),
     seed: o.seed,
     command: [...o.command],
-    machine: describeMachine(null),
+    machine: describeMachine(o.adapter ?? null),
     startedAt: started.toISOString(),
     settings: {
       backend: o.backendName,

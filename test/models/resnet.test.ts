@@ -9,7 +9,7 @@ import { resnetStateEntries } from '../../runtime/io/weight-names.js';
 import { ParameterBinding } from '../../runtime/nn/binding.js';
 import { ParameterLoadError } from '../../runtime/nn/errors.js';
 import type { Module } from '../../runtime/nn/module.js';
-import { BatchNorm2d } from '../../runtime/nn/norm.js';
+import { BatchNorm2d, GroupNorm } from '../../runtime/nn/norm.js';
 import { loadState } from '../../runtime/nn/state.js';
 import { loadBackbone } from '../../runtime/models/detector.js';
 import { ResNet } from '../../runtime/models/resnet.js';
@@ -172,8 +172,15 @@ describe('ResNet frozen stages', () => {
   it('rejects impossible options', () => {
     expect(() => new ResNet({ depth: 18, frozenStages: 5 })).toThrow(/frozenStages 5/);
     expect(() => new ResNet({ depth: 18, outIndices: [4] })).toThrow(/outIndices/);
-    expect(
-      () => new ResNet({ depth: 18, norm: { kind: 'gn', groups: 32 }, widthMultiplier: 0.25 }),
-    ).toThrow(/16 channels do not split into 32 groups/);
+  });
+
+  it('gives each GN layer gcd(groups, channels) groups, so GN(32) fits narrow widths', () => {
+    const net = new ResNet({ depth: 18, norm: { kind: 'gn', groups: 32 }, widthMultiplier: 0.25 });
+    const groups = net
+      .modules()
+      .filter((m): m is GroupNorm => m instanceof GroupNorm)
+      .map((m) => `${m.channels}/${m.groups}`);
+    // Width 0.25: 16, 32, 64, 128 channels.
+    expect(new Set(groups)).toEqual(new Set(['16/16', '32/32', '64/32', '128/32']));
   });
 });

@@ -231,6 +231,16 @@ export const configBuiltins: readonly BuiltinSig[] = [
     p('sigma', s.range, 'sigma range', { min: 0, max: 100 }),
     p('p', s.number, 'probability', { min: 0, max: 1 }),
   ]),
+  block(
+    'random_resized_crop',
+    'transform',
+    'torchvision RandomResizedCrop: a window of random area and aspect ratio, resized to size×size (image-only views).',
+    [
+      p('size', s.int, 'output width and height', { required: true, min: 1, max: 8192 }),
+      p('scale', s.range, 'area fraction of the window, default 0.08..1.0', { min: 1e-6, max: 1 }),
+      p('ratio', s.range, 'aspect ratio w/h, default 0.75..1.3333', { min: 1e-6, max: 100 }),
+    ],
+  ),
   photometric('identity', 'Leaves the image as it is.'),
   photometric('autocontrast', 'PIL autocontrast.'),
   photometric('equalize', 'PIL histogram equalisation.'),
@@ -246,7 +256,8 @@ export const configBuiltins: readonly BuiltinSig[] = [
     p('weights', s.string, 'initial weights, e.g. "torchvision://resnet50"'),
     p('frozen', s.bool, 'run under no_grad with BN in eval mode (AlignDet pre-training)'),
     p('frozen_stages', s.int, 'stages (stem = 0) with frozen weights', { min: -1, max: 4 }),
-    p('norm_eval', s.bool, 'keep BN statistics fixed'),
+    p('norm_eval', s.bool, 'keep BN statistics fixed (detectors: always; encoders: default false)'),
+    p('norm', s.enumOf('bn', 'gn'), 'BatchNorm (default) or GroupNorm(32): gcd(32, C) groups'),
     p('width', s.number, 'multiplies every channel count (1 = the standard network)', {
       min: 0.01,
       max: 8,

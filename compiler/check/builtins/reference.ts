@@ -36,7 +36,17 @@ const GROUPS: readonly (readonly [string, readonly string[]])[] = [
   ],
   [
     'View transforms',
-    ['resize', 'hflip', 'pad', 'normalize', 'one_of', 'color_jitter', 'grayscale', 'gaussian_blur'],
+    [
+      'resize',
+      'random_resized_crop',
+      'hflip',
+      'pad',
+      'normalize',
+      'one_of',
+      'color_jitter',
+      'grayscale',
+      'gaussian_blur',
+    ],
   ],
   [
     'Photometric operations (for `one_of`)',

@@ -1,7 +1,8 @@
 // Random resized crop for image-domain style views (data side of the flow: sample → view → batch).
 // The crop window is drawn as torchvision's RandomResizedCrop.get_params does (area fraction and
 // log-uniform aspect ratio, 10 tries, then a centre crop that fits the ratio range); the window is
-// cut out and resized bilinearly to the output size. Boxes are shifted, clipped to the window and
+// cut out and resized bilinearly to the output size (resize.ts: OpenCV-style bilinear, no
+// antialiasing, where torchvision's PIL path antialiases when shrinking). Boxes are shifted, clipped to the window and
 // scaled; a box with nothing left inside keeps its row with valid = 0, so index i still names the
 // same proposal in both views.
 
@@ -17,12 +18,26 @@ export interface CropWindow {
   readonly height: number;
 }
 
-/** Draws a crop window of an image of `size`; scale is the area fraction range, ratio is w/h. */
+/** Python's `round` (half to even), which torchvision's window sizes use. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** The draws a crop window needs (an Rng; tests script them). */
+export type CropDraws = Pick<Rng, 'uniformIn' | 'int'>;
+
+/**
+ * Draws a crop window of an image of `size` as torchvision's `RandomResizedCrop.get_params`:
+ * up to 10 tries of (area fraction in `scale`, log-uniform aspect ratio w/h in `ratio`), each
+ * size rounded half to even; the first that fits takes a uniform position (row, then column);
+ * otherwise the centred crop of the image clamped to the ratio range.
+ */
 export function randomCropWindow(
   size: Size,
   scale: readonly [number, number],
   ratio: readonly [number, number],
-  rng: Rng,
+  rng: CropDraws,
 ): CropWindow {
   const { width, height } = size;
   const area = width * height;
@@ -31,17 +46,20 @@ export function randomCropWindow(
   for (let attempt = 0; attempt < 10; attempt++) {
     const target = area * rng.uniformIn(scale[0], scale[1]);
     const aspect = Math.exp(rng.uniformIn(logLo, logHi));
-    const w = Math.round(Math.sqrt(target * aspect));
-    const h = Math.round(Math.sqrt(target / aspect));
+    const w = roundHalfEven(Math.sqrt(target * aspect));
+    const h = roundHalfEven(Math.sqrt(target / aspect));
     if (w > 0 && h > 0 && w <= width && h <= height) {
-      return { x: rng.int(0, width - w + 1), y: rng.int(0, height - h + 1), width: w, height: h };
+      const y = rng.int(0, height - h + 1);
+      const x = rng.int(0, width - w + 1);
+      return { x, y, width: w, height: h };
     }
   }
   const inRatio = width / height;
   let w = width;
   let h = height;
-  if (inRatio < ratio[0]) h = Math.round(w / ratio[0]);
-  else if (inRatio > ratio[1]) w = Math.round(h * ratio[1]);
+  if (inRatio < Math.min(ratio[0], ratio[1])) h = roundHalfEven(w / Math.min(ratio[0], ratio[1]));
+  else if (inRatio > Math.max(ratio[0], ratio[1]))
+    w = roundHalfEven(h * Math.max(ratio[0], ratio[1]));
   return { x: Math.floor((width - w) / 2), y: Math.floor((height - h) / 2), width: w, height: h };
 }
 
