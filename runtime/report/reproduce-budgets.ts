@@ -25,8 +25,7 @@ export interface Budget {
 }
 
 const TINY_VIEWS = [
-  'byol_view.resize.short=[64]',
-  'byol_view.resize.max=96',
+  'byol_view.random_resized_crop.size=64',
   'two_views.resize.short=[64]',
   'two_views.resize.max=96',
   'train_view.resize.short=[64]',
@@ -60,10 +59,10 @@ export const BUDGETS: Readonly<Record<BudgetName, Budget>> = {
   medium: {
     name: 'medium',
     purpose:
-      'the smallest budget where the detectors learn (measured: RetinaNet from scratch on 10 % labels reaches 17.6 AP after 300 steps); sized for WebGPU (`--backend webgpu`, ~2 min per fine-tuning run on lavapipe here)',
+      'the smallest budget where the detectors learn (measured: RetinaNet from scratch on 10 % labels reaches 17.6 AP after 300 steps); sized for WebGPU (`--backend webgpu`: ~2 min per fine-tuning run, ~5 min per pre-training chain on lavapipe here)',
     seeds: [0, 1, 2],
     fractions: [10, 100],
-    pretrainIterations: 200,
+    pretrainIterations: 150,
     finetuneIterations: 300,
     evaluateEvery: 150,
     // Half of val (44 images) keeps an evaluation at ~17 s on lavapipe; the train split whole.
