@@ -29,7 +29,8 @@ export function benchCases(): BenchCase[] {
     cnnStepCase(),
     ...cnnLayerCases(),
     frontendCase(),
-    inferenceCase(),
+    inferenceCase('cpu-reference'),
+    inferenceCase('webgpu'),
     boxStepCase(),
   ];
 }

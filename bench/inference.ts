@@ -1,9 +1,11 @@
 // Benchmark case `inference`: images per second of the default pipeline's fine-tuned detector
 // (pipelines/bccd-default.align: RetinaNet, ResNet-18 at 1/8 width, FPN P3–P5 with 32 channels) at
 // the pipeline's evaluation view, as `alignc run`'s `evaluate` clause and `alignc eval` run it:
-// data loading and the test view, the forward pass on the runner's backend (the CPU reference),
-// sigmoid scores and RetinaNet post-processing (decode + per-class NMS), detections back in image
-// coordinates (runtime/run/evaluate.ts `detect`). The weights are those of `runs/bccd-default` when
+// data loading and the test view, the forward pass on one of the runner's backends (case
+// `inference`: the CPU reference, `alignc run`'s default; `inference-webgpu`: the WebGPU executor
+// on the adapter `alignc bench` acquired, as `alignc run --backend webgpu`), sigmoid scores and
+// RetinaNet post-processing (decode + per-class NMS), detections back in image coordinates
+// (runtime/run/evaluate.ts `detect`). The weights are those of `runs/bccd-default` when
 // that run has a finished fine-tuning checkpoint (trained weights give the NMS real work), else the
 // fresh initialisation (the note says which). Beside the flow: plan → runtime/run → this timing.
 
@@ -22,7 +24,8 @@ import { loadCheckpointDetector } from '../runtime/run/evaluate-checkpoint.js';
 import { stageSpecsOf } from '../runtime/run/executor.js';
 import { Declarations } from '../runtime/run/stage-runtime.js';
 import type { StageSpec } from '../runtime/run/stage-spec.js';
-import { cpuReferenceBackend } from '../runtime/tensor/backend.js';
+import { cpuReferenceBackend, type Backend } from '../runtime/tensor/backend.js';
+import { webgpuBackend } from '../runtime/webgpu/backend.js';
 import { result, timeRounds, type BenchCase } from './harness.js';
 
 /** The repository-relative path of the pipeline the runner benchmarks describe. */
@@ -54,11 +57,17 @@ async function trainedWeights(): Promise<ReadonlyMap<string, TensorData> | undef
   }
 }
 
-export function inferenceCase(imagesPerRound = 4): BenchCase {
+/** The backends `alignc run --backend` offers. */
+export type InferenceBackend = 'cpu-reference' | 'webgpu';
+
+export function inferenceCase(
+  backendName: InferenceBackend = 'cpu-reference',
+  imagesPerRound = 4,
+): BenchCase {
   return {
-    name: 'inference',
+    name: backendName === 'webgpu' ? 'inference-webgpu' : 'inference',
     group: 'runner',
-    async run(_ctx, rounds) {
+    async run(ctx, rounds) {
       const { decls, stage } = defaultPipelineStage('finetune');
       const plan = retinaNetPlanOf(decls.get(stage.detector, 'detector', stage.at));
       const view = viewPlanOf(decls.get(stage.view, 'view', stage.at));
@@ -80,9 +89,14 @@ export function inferenceCase(imagesPerRound = 4): BenchCase {
             },
           ]),
         );
-      const backend = cpuReferenceBackend();
+      // The two warm-up rounds of timeRounds trace and compile (WebGPU: the second run of a graph
+      // captures it); the timed rounds replay, as every batch after the first of an evaluation.
+      const backend: Backend =
+        backendName === 'webgpu' ? webgpuBackend(ctx) : cpuReferenceBackend();
       let detections = 0;
+      let firstRoundMs: number | undefined;
       const times = await timeRounds(rounds, async () => {
+        const t0 = performance.now();
         const found = await detect({
           model,
           weights,
@@ -95,15 +109,16 @@ export function inferenceCase(imagesPerRound = 4): BenchCase {
           backend,
         });
         detections = found.length;
+        firstRoundMs ??= performance.now() - t0;
       });
       const [w, h] = canvasFor(all, [view]);
       return result(
-        `inference ${plan.name} r${plan.depth}x${plan.widthMultiplier} fpn${plan.channels} ${w}x${h} +nms (cpu-reference)`,
+        `inference ${plan.name} r${plan.depth}x${plan.widthMultiplier} fpn${plan.channels} ${w}x${h} +nms (${backendName})`,
         times,
         imagesPerRound,
         'images/s',
         (ms) => 1000 / ms,
-        `${imagesPerRound} images of ${evalData} per round in batches of 2, ${trained === undefined ? 'freshly initialised weights' : 'weights of runs/bccd-default'}, ${detections} detections per round; includes image decode and resize`,
+        `${imagesPerRound} images of ${evalData} per round in batches of 2, ${trained === undefined ? 'freshly initialised weights' : 'weights of runs/bccd-default'}, ${detections} detections per round; includes image decode and resize; first (tracing${backendName === 'webgpu' ? ' and compiling' : ''}) round ${Math.round(firstRoundMs ?? 0)} ms`,
       );
     },
   };
