@@ -24,7 +24,11 @@ import { buildFcos, fcosPlanOf, type FcosPlan } from './fcos-detector.js';
 import { evaluateFcos } from './fcos-evaluate.js';
 import { FcosFinetuneStep } from './fcos-finetune-step.js';
 import { finetuneStageData, finetuneStageRuntime } from './finetune-stage.js';
-import type { FcosBoxDomainStage, FcosFinetuneStage } from './fcos-stage-spec.js';
+import type {
+  FcosAssignSettings,
+  FcosBoxDomainStage,
+  FcosFinetuneStage,
+} from './fcos-stage-spec.js';
 import {
   applyInit,
   batchesPerEpoch,
@@ -38,12 +42,16 @@ import {
 } from './stage-runtime.js';
 import type { StageSpec } from './stage-spec.js';
 
-/** The FCOS assignment of a stage: its `ranges:` boundaries (or mmdet's) on the head's strides. */
+/**
+ * The FCOS assignment of a stage: its `ranges:` boundaries (or mmdet's) on the head's strides, and
+ * its centre sampling (`center_sampling:`, `center_radius:`).
+ */
 export function fcosTargetConfigOf(
-  ranges: readonly number[] | undefined,
+  assign: FcosAssignSettings,
   plan: FcosPlan,
   matchAt: string,
 ): FcosTargetConfig {
+  const { ranges } = assign;
   const levels = plan.strides.length;
   const boundaries = ranges ?? FCOS_TARGETS.regressRanges.map(([low]) => low).slice(0, levels);
   if (boundaries.length !== levels)
@@ -58,7 +66,8 @@ export function fcosTargetConfigOf(
   return {
     strides: plan.strides,
     regressRanges: regressRangesOf(boundaries, FCOS_INF),
-    centerSampling: false,
+    centerSampling: assign.centerSampling,
+    centerSampleRadius: assign.centerRadius,
     normOnBbox: false,
   };
 }
@@ -88,7 +97,7 @@ export async function fcosBoxDomainRuntime(
       stage.at,
     );
   const { ema, views } = boxDomainStagePlans(stage, plan, decls);
-  const targets = fcosTargetConfigOf(stage.ranges, plan, stage.matchAt);
+  const targets = fcosTargetConfigOf(stage, plan, stage.matchAt);
   const dataset = await stageDataset(stage, decls, o);
   const model = await buildFcos(plan, Rng.fromSeed(o.seed).child('init', stage.name));
   // E.g. the backbone of an image-domain stage's encoder (AlignDet's ImageNet stand-in).
@@ -131,7 +140,7 @@ export async function fcosFinetuneRuntime(
 ): Promise<StageRuntime> {
   const plan = fcosPlanOf(decls.get(stage.detector, 'detector', stage.at));
   // The ranges are checked first: a plan error needs no dataset opened.
-  const targets = fcosTargetConfigOf(stage.ranges, plan, stage.matchAt);
+  const targets = fcosTargetConfigOf(stage, plan, stage.matchAt);
   const data = await finetuneStageData(stage, plan, decls, o);
   const model = await buildFcos(plan, Rng.fromSeed(o.seed).child('init', stage.name));
   applyInit(stage, stage.detector, model, o, stages);

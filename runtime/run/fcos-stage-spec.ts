@@ -18,12 +18,20 @@ import {
 } from './stage-clauses.js';
 import { boxDomainBranchesOf, callOf, type Clause, type CommonStage } from './stage-spec.js';
 
-export interface FcosFinetuneStage extends CommonStage {
+/** How `fcos_assign(…)` picks positives: its `ranges:`, and mmdet's optional centre sampling. */
+export interface FcosAssignSettings {
+  /** `ranges:` level boundaries of fcos_assign (undefined: mmdet's, cut to the head's levels). */
+  readonly ranges: readonly number[] | undefined;
+  /** `center_sampling: true`: positives only within `centerRadius` strides of the box centre. */
+  readonly centerSampling: boolean;
+  /** `center_radius:`, in strides (mmdet `center_sample_radius`, default 1.5). */
+  readonly centerRadius: number;
+}
+
+export interface FcosFinetuneStage extends CommonStage, FcosAssignSettings {
   readonly kind: 'fcos_finetune';
   readonly view: string;
   readonly detector: string;
-  /** `ranges:` level boundaries of fcos_assign (undefined: mmdet's, cut to the head's levels). */
-  readonly ranges: readonly number[] | undefined;
   readonly alpha: number;
   readonly gamma: number;
   readonly boxLoss: FcosBoxLoss;
@@ -36,12 +44,11 @@ export interface FcosFinetuneStage extends CommonStage {
   readonly matchAt: string;
 }
 
-export interface FcosBoxDomainStage extends CommonStage {
+export interface FcosBoxDomainStage extends CommonStage, FcosAssignSettings {
   readonly kind: 'fcos_box_domain';
   readonly views: readonly [string, string];
   readonly online: string;
   readonly momentum: string;
-  readonly ranges: readonly number[] | undefined;
   /** Points sampled per view over the whole batch (AlignDet: 2048). */
   readonly sample: number;
   /** `init online, from: stage, …`: e.g. the backbone of an image-domain stage. */
@@ -91,7 +98,11 @@ export function fcosStageSpecOf(p: FcosStageParts): FcosFinetuneStage | FcosBoxD
   const centerness = lossOf('centerness_loss');
   const [m] = p.matches.map((x) => ({ step: x, ...callOf(x) }));
   const mr = new ConfigReader(`match ${m.step.name}`, m.step.at);
-  const ranges = m.args.ranges === undefined ? undefined : mr.numbers(m.args.ranges, 'ranges');
+  const assign: FcosAssignSettings = {
+    ranges: m.args.ranges === undefined ? undefined : mr.numbers(m.args.ranges, 'ranges'),
+    centerSampling: mr.boolean(m.args.center_sampling, 'center_sampling', false),
+    centerRadius: mr.number(m.args.center_radius, 'center_radius', 1.5),
+  };
   const sample = mr.integer(m.args.sample, 'sample', 0);
   const viewOf = (v: Extract<StepPlan, { op: 'view' }>) =>
     new ConfigReader(`view ${v.name}`, v.at).ref(v.value, 'view');
@@ -106,12 +117,11 @@ export function fcosStageSpecOf(p: FcosStageParts): FcosFinetuneStage | FcosBoxD
     if (p.matches.length !== 2 || p.matches.some((x) => callOf(x).call !== 'fcos_assign'))
       return r.fail('an FCOS box-domain stage needs one fcos_assign(…) match per view');
     const other = callOf(p.matches[1]);
-    if (
-      JSON.stringify([other.args.ranges, other.args.sample]) !==
-      JSON.stringify([m.args.ranges, m.args.sample])
-    )
+    const settings = (a: typeof m.args) =>
+      JSON.stringify([a.ranges, a.sample, a.center_sampling, a.center_radius]);
+    if (settings(other.args) !== settings(m.args))
       throw new RunUnsupportedError(
-        `match ${p.matches[1].name}: the two views' fcos_assign(…) must have the same ranges and sample as match ${m.step.name}`,
+        `match ${p.matches[1].name}: the two views' fcos_assign(…) must have the same ranges and sample, and the same centre sampling, as match ${m.step.name}`,
         p.matches[1].at,
       );
     for (const l of [contrast, box, centerness])
@@ -132,7 +142,7 @@ export function fcosStageSpecOf(p: FcosStageParts): FcosFinetuneStage | FcosBoxD
       views: [viewOf(views[0]), viewOf(views[1])],
       online,
       momentum,
-      ranges,
+      ...assign,
       sample,
       init: initClauseOf(stage.name, p.clauses),
       tau: new ConfigReader(`loss ${contrast.step.name}`, contrast.step.at).number(
@@ -168,7 +178,7 @@ export function fcosStageSpecOf(p: FcosStageParts): FcosFinetuneStage | FcosBoxD
       kind: 'fcos_finetune',
       view: viewOf(views[0]),
       detector: callOf(detectorLets[0]).call,
-      ranges,
+      ...assign,
       alpha: fr.number(focal.args.alpha, 'alpha', 0.25),
       gamma: fr.number(focal.args.gamma, 'gamma', 2),
       boxLoss: box.call === 'giou_loss' ? 'giou_loss' : 'iou_loss',

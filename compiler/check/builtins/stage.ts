@@ -173,6 +173,15 @@ export const stageBuiltins: readonly BuiltinSig[] = [
       p('labels', s.tensor, 'i32[P] label of each box', { required: true }),
       p('ranges', s.list(s.number), 'regress-range boundaries per level', { min: -1 }),
       p('sample', s.int, 'points sampled per batch (0 = all)', { min: 0, max: 1000000 }),
+      p(
+        'center_sampling',
+        s.bool,
+        'positives only within center_radius × stride of the box centre (mmdet center_sampling)',
+      ),
+      p('center_radius', s.number, 'radius of centre sampling in strides, default 1.5', {
+        min: 0,
+        max: 100,
+      }),
     ],
     result: (args) => matchRecord(firstTensor(args.get('points'))),
   },
