@@ -42,7 +42,12 @@ import { finetuneStageData, finetuneStageRuntime } from './finetune-stage.js';
 import { FinetuneStep, GROUP_DETECTOR, GROUP_DETECTOR_FROZEN } from './finetune-step.js';
 import { imageDomainInitGroups, imageDomainRuntime } from './image-domain-runtime.js';
 import type { InitClause } from './stage-clauses.js';
-import type { BoxDomainStage, FinetuneStage, StageSpec } from './stage-spec.js';
+import {
+  boxDomainSamplerOf,
+  type BoxDomainStage,
+  type FinetuneStage,
+  type StageSpec,
+} from './stage-spec.js';
 
 /** The plan's declarations by name, with a typed lookup that names what was expected. */
 export class Declarations {
@@ -267,7 +272,7 @@ async function boxDomainRuntime(
       matching: {
         anchors: plan.anchors,
         assigner: stage.assigner,
-        sampler: { num: stage.sample, posFraction: stage.posFraction, negPosUb: -1 },
+        sampler: boxDomainSamplerOf(stage),
       },
       optimizer: stage.optimizer,
       ...(stage.clipNorm === undefined ? {} : { clipNorm: stage.clipNorm }),

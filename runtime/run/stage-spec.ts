@@ -9,6 +9,7 @@
 
 import type { ConfigValue, StagePlan, StepPlan } from '../../compiler/lower/plan.js';
 import type { MaxIoUAssignerConfig } from '../detect/max-iou-assigner.js';
+import type { RandomSamplerConfig } from '../detect/random-sampler.js';
 import type { Schedule, Warmup } from '../optim/schedules.js';
 import type { OptimizerSpec } from '../optim/train-step.js';
 import { ConfigReader, type Quantity } from './config-values.js';
@@ -66,6 +67,8 @@ export interface BoxDomainStage extends CommonStage {
   readonly assigner: MaxIoUAssignerConfig;
   readonly sample: number;
   readonly posFraction: number;
+  /** `negatives: false`: sample positives only (no negatives fill the sample). */
+  readonly negatives: boolean;
   readonly tau: number;
   /** The plan's names of the two loss terms (contrastive, regression). */
   readonly lossNames: readonly [string, string];
@@ -188,6 +191,30 @@ function lrOf(r: ConfigReader, args: Readonly<Record<string, ConfigValue>>, base
     else r.fail(`lr schedule ${s.block}(…) is not supported`);
   }
   return { base, warmup, schedule };
+}
+
+/** The named arguments of `max_iou(…)` the runner reads. */
+const MAX_IOU_SETTINGS = [
+  'pos',
+  'neg',
+  'min_pos',
+  'low_quality',
+  'sample',
+  'pos_fraction',
+  'negatives',
+] as const;
+
+function matchSettings(args: Readonly<Record<string, ConfigValue>>): string {
+  return JSON.stringify(MAX_IOU_SETTINGS.map((k) => args[k] ?? null));
+}
+
+/**
+ * The random sampler of a RetinaNet box-domain stage (mmdet RandomSampler): `sample` per image, at
+ * most `pos_fraction` of them positives; negatives fill the rest (no neg/pos bound), or none with
+ * `negatives: false`.
+ */
+export function boxDomainSamplerOf(stage: BoxDomainStage): RandomSamplerConfig {
+  return { num: stage.sample, posFraction: stage.posFraction, negPosUb: stage.negatives ? -1 : 0 };
 }
 
 export function assignerOf(
@@ -340,9 +367,15 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
           `stage ${stage.name}: loss ${l.step.name} has weight ${l.step.weight}; the box-domain step weighs both terms 1`,
           l.step.at,
         );
-    const [mq] = matches.map((m) => ({ step: m, ...callOf(m) }));
+    const [mq, mk] = matches.map((m) => ({ step: m, ...callOf(m) }));
     if (mq === undefined || mq.call !== 'max_iou')
       return r.fail('a box-domain stage needs max_iou(…) matching');
+    // One assigner and sampler serve both views (the step matches each view with mq's settings).
+    if (mk !== undefined && matchSettings(mk.args) !== matchSettings(mq.args))
+      throw new RunUnsupportedError(
+        `match ${mk.step.name}: the two views' max_iou(…) must have the same settings as match ${mq.step.name} (${MAX_IOU_SETTINGS.join(', ')})`,
+        mk.step.at,
+      );
     const mr = new ConfigReader(`match ${mq.step.name}`, mq.step.at);
     const sample = mr.integer(mq.args.sample, 'sample', 0);
     if (sample <= 0)
@@ -360,6 +393,7 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
       assigner: assignerOf(mr, mq.args),
       sample,
       posFraction: mr.number(mq.args.pos_fraction, 'pos_fraction', 1),
+      negatives: mr.boolean(mq.args.negatives, 'negatives', true),
       tau: new ConfigReader(`loss ${contrast.step.name}`, contrast.step.at).number(
         contrast.args.tau,
         'tau',
@@ -377,10 +411,15 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
     if (m === undefined || m.call !== 'max_iou' || matches.length !== 1)
       return r.fail('a fine-tuning stage needs one max_iou(…) match');
     const mr = new ConfigReader(`match ${m.step.name}`, m.step.at);
-    if (m.args.sample !== undefined && m.args.sample !== 0)
+    if (
+      (m.args.sample !== undefined && m.args.sample !== 0) ||
+      m.args.pos_fraction !== undefined ||
+      m.args.negatives !== undefined
+    )
       throw new RunUnsupportedError(
         `match ${m.step.name}: sampling in a fine-tuning stage is not supported (RetinaNet uses every anchor)`,
         m.step.at,
+        'leave sample, pos_fraction and negatives out of the fine-tuning max_iou(…)',
       );
     const focal = lossOf('sigmoid_focal');
     const reg = lossOf('l1');
