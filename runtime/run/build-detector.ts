@@ -32,6 +32,7 @@ export interface BackboneNeckPlan {
   readonly frozenStages: number;
   /** `resnet(norm: "gn")`: GroupNorm backbone layers; BN when absent. */
   readonly norm?: NormKind;
+  /** FPN levels `fpn(levels: a..b)`: a in 2..5 (the ResNet returns C_a…C5), b up to 7. */
   readonly levels: readonly [number, number];
   readonly channels: number;
   readonly extra: ExtraConvSource;
@@ -172,8 +173,8 @@ export function backboneNeckOf(
   r.onlyArgs(neck, ['levels', 'channels', 'extra']);
   const channels = r.integer(neck.args.channels, 'neck channels');
   const levels = r.range(neck.args.levels, 'neck levels');
-  if (levels[0] < 3 || levels[0] > 5)
-    r.fail(`the FPN must start at level 3, 4 or 5 (a ResNet's C3–C5), got ${levels[0]}`);
+  if (levels[0] < 2 || levels[0] > 5)
+    r.fail(`the FPN must start at level 2, 3, 4 or 5 (a ResNet's C2–C5), got ${levels[0]}`);
   const extraName = r.string(neck.args.extra, 'extra', 'input');
   const extra = EXTRA[extraName] ?? r.fail(`extra: "${extraName}" is not input, output or none`);
   return {
@@ -185,6 +186,36 @@ export function backboneNeckOf(
     channels,
     extra,
   };
+}
+
+/** The stride of each FPN level `levels[0]..levels[1]`: 2^l (P2 = 4 … P7 = 128). */
+export function fpnLevelStrides(levels: readonly [number, number]): number[] {
+  const strides = [];
+  for (let l = levels[0]; l <= levels[1]; l++) strides.push(2 ** l);
+  return strides;
+}
+
+/**
+ * Refuses `strides` (`what`: the head's or its anchors') that are not the FPN levels' strides:
+ * one per level, each 2^l, as mmdet's anchor / point generators assume of their feature maps.
+ */
+export function checkLevelStrides(
+  r: ConfigReader,
+  what: string,
+  strides: readonly number[],
+  levels: readonly [number, number],
+): void {
+  const want = fpnLevelStrides(levels);
+  if (strides.length !== want.length)
+    r.fail(
+      `${what} gives ${strides.length} strides but the FPN has ${want.length} levels`,
+      `fpn(levels: ${levels[0]}..${levels[1]}) needs strides: [${want.join(', ')}]`,
+    );
+  if (strides.some((s, i) => s !== want[i]))
+    r.fail(
+      `${what} gives strides [${strides.join(', ')}] but the FPN levels ${levels[0]}..${levels[1]} have strides [${want.join(', ')}]`,
+      `write strides: [${want.join(', ')}], or change fpn(levels: …)`,
+    );
 }
 
 /** The head's classifier: the AlignDet projector (`embed: mlp(h, d)`) or `classes: K` logits. */
@@ -213,8 +244,8 @@ export function buildBackboneNeck(
   p: BackboneNeckPlan,
   options: { readonly reluBeforeExtraConvs?: boolean } = {},
 ): { backbone: ResNet; neck: Fpn } {
-  // C3, C4, C5 (outIndices 1, 2, 3) from the first FPN input level on.
-  const inputLevels = [3, 4, 5].filter((l) => l >= p.levels[0]);
+  // C2…C5 (outIndices 0…3) from the first FPN level on: P2–P6 takes C2–C5, P3–P7 C3–C5.
+  const inputLevels = [2, 3, 4, 5].filter((l) => l >= p.levels[0]);
   const backbone = new ResNet({
     depth: p.depth,
     widthMultiplier: p.widthMultiplier,
@@ -258,8 +289,7 @@ export function retinaNetPlanOf(decl: DeclarationPlan): RetinaNetPlan {
   const base = backboneNeckOf(r, decl, b);
   const { levels, channels } = base;
   const classifier = headClassifierOf(r, decl, head);
-  const strides = [];
-  for (let l = levels[0]; l <= levels[1]; l++) strides.push(2 ** l);
+  const strides = fpnLevelStrides(levels);
   let anchors: AnchorGeneratorConfig = { ...RETINANET_ANCHORS, strides };
   if (head.args.anchors !== undefined) {
     const a = r.block(head.args.anchors, 'anchors');
@@ -270,10 +300,7 @@ export function retinaNetPlanOf(decl: DeclarationPlan): RetinaNetPlan {
       octaveBaseScale: r.number(a.args.octave_base, 'octave_base', 4),
       scalesPerOctave: r.integer(a.args.scales, 'scales', 3),
     };
-    if (anchors.strides.length !== strides.length)
-      r.fail(
-        `the anchors have ${anchors.strides.length} strides but the FPN has ${strides.length} levels`,
-      );
+    checkLevelStrides(r, 'anchors(strides: …)', anchors.strides, levels);
   }
   return {
     ...base,

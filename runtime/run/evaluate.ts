@@ -11,7 +11,13 @@ import type { Dataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader/loader.js';
 import type { ViewSpec } from '../data/views/pipeline.js';
 import { DataWarnings } from '../data/warnings.js';
-import { featureMapSizes, gridAnchors, type AnchorGeneratorConfig } from '../detect/anchors.js';
+import {
+  featureMapSizes,
+  gridAnchors,
+  type AnchorGeneratorConfig,
+  type FeatureMapSize,
+} from '../detect/anchors.js';
+import { DetectInputError } from '../detect/errors.js';
 import { DENSE_TEST_CONFIG, densePostprocess, type Detections } from '../detect/postprocess.js';
 import { UNIT_DELTAS } from '../detect/delta-xywh-coder.js';
 import { evaluateBbox, type BboxEvalReport } from '../eval/coco-eval.js';
@@ -166,12 +172,34 @@ export async function realizeAll(
   );
 }
 
+/**
+ * Refuses prior grids (from the head's or anchors' strides) that are not the detector's pyramid
+ * maps: the per-level slices of the outputs would otherwise pair scores with the wrong priors.
+ */
+export function checkPriorGrids(
+  levels: readonly Tensor[],
+  maps: readonly FeatureMapSize[],
+  strides: readonly number[],
+): void {
+  const got = levels.map((t) => `${t.shape[2]}×${t.shape[3]}`);
+  const want = maps.map((m) => `${m.height}×${m.width}`);
+  if (got.join() !== want.join())
+    throw new DetectInputError(
+      `evaluation: the detector's pyramid maps are ${got.join(', ')} but the priors of strides ${strides.join(', ')} lie on ${want.join(', ')}`,
+    );
+}
+
 /** Detections of every image of the dataset, in COCO results form (original coordinates). */
 export function detect(o: EvaluateOptions): Promise<CocoResultJson[]> {
   const numClasses = o.model.head.clsWidth;
   return detectWith(o.model, o, async (binding, images, v, batchSize) => {
     const levels = o.model.forward(binding, images);
     const maps = featureMapSizes({ height: v.height, width: v.width }, o.anchors.strides);
+    checkPriorGrids(
+      levels.map((l) => l.cls),
+      maps,
+      o.anchors.strides,
+    );
     const priors = gridAnchors(o.anchors, maps);
     // One realize for every output: each separate one would run the whole forward again.
     const outputs = await realizeAll(

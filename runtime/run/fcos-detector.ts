@@ -13,7 +13,9 @@ import type { Rng } from '../rng.js';
 import {
   backboneNeckOf,
   buildBackboneNeck,
+  checkLevelStrides,
   finishBackbone,
+  fpnLevelStrides,
   headClassifierOf,
   type BackboneNeckPlan,
 } from './build-detector.js';
@@ -60,12 +62,11 @@ export function fcosPlanOf(decl: DeclarationPlan): FcosPlan {
   const headChannels = r.integer(head.args.channels, 'head channels', base.channels);
   if (headChannels % GN_GROUPS !== 0)
     r.fail(`the FCOS towers use GroupNorm(${GN_GROUPS}): channels must be a multiple of 32`);
-  const levelStrides: number[] = [];
-  for (let l = base.levels[0]; l <= base.levels[1]; l++) levelStrides.push(2 ** l);
   const strides =
-    head.args.strides === undefined ? levelStrides : r.numbers(head.args.strides, 'strides');
-  if (strides.length !== levelStrides.length)
-    r.fail(`the head has ${strides.length} strides but the FPN has ${levelStrides.length} levels`);
+    head.args.strides === undefined
+      ? fpnLevelStrides(base.levels)
+      : r.numbers(head.args.strides, 'strides');
+  checkLevelStrides(r, 'fcos_head(strides: …)', strides, base.levels);
   return {
     ...base,
     convs: r.integer(head.args.convs, 'convs', 4),

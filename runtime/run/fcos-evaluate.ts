@@ -13,7 +13,13 @@ import { flattenPriors } from '../models/dense-outputs.js';
 import type { DenseDetector } from '../models/detector.js';
 import type { FcosHead } from '../models/fcos-head.js';
 import { fcosFeatureMaps } from '../train/fcos-point-targets.js';
-import { detectWith, groundTruthOf, realizeAll, type InferenceOptions } from './evaluate.js';
+import {
+  checkPriorGrids,
+  detectWith,
+  groundTruthOf,
+  realizeAll,
+  type InferenceOptions,
+} from './evaluate.js';
 
 export interface FcosEvaluateOptions extends InferenceOptions {
   readonly model: DenseDetector<FcosHead>;
@@ -26,7 +32,13 @@ export function detectFcos(o: FcosEvaluateOptions): Promise<CocoResultJson[]> {
   const strides = o.model.head.options.strides;
   return detectWith(o.model, o, async (binding, images, v, batchSize) => {
     const levels = o.model.forward(binding, images);
-    const points = gridPoints(strides, fcosFeatureMaps(v.height, v.width, strides));
+    const maps = fcosFeatureMaps(v.height, v.width, strides);
+    checkPriorGrids(
+      levels.map((l) => l.cls),
+      maps,
+      strides,
+    );
+    const points = gridPoints(strides, maps);
     // One realize for every output: each separate one would run the whole forward again.
     const flat = await realizeAll(
       levels.flatMap((l) => [

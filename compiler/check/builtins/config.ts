@@ -251,7 +251,7 @@ export const configBuiltins: readonly BuiltinSig[] = [
   photometric('sharpness', 'PIL ImageEnhance.Sharpness with factor 0.1 + 1.8*m/10.'),
   photometric('posterize', 'Posterize to 4 - int(0.4*m) bits.'),
   // ---- detector blocks
-  block('resnet', 'backbone', 'A ResNet backbone (C3–C5 outputs).', [
+  block('resnet', 'backbone', 'A ResNet backbone (C2–C5 outputs).', [
     p('depth', s.int, '18, 34, 50 or 101', { required: true, min: 18, max: 152 }),
     p('weights', s.string, 'initial weights, e.g. "torchvision://resnet50"'),
     p('frozen', s.bool, 'run under no_grad with BN in eval mode (AlignDet pre-training)'),
