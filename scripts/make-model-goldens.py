@@ -6,6 +6,10 @@ Run with Debian's python3-torch / python3-torchvision:
 Writes test/fixtures/models/:
   resnet18.safetensors   ResNet-18 at width 1/8 (torchvision's own BasicBlock) on 2 images 48x40
   resnet50.safetensors   ResNet-50 at width 1/32 (torchvision's own Bottleneck) on 1 image 48x48
+  resnet34.safetensors   ResNet-34 at width 1/16 (BasicBlock, [3, 4, 6, 3]) on 1 image 40x32
+  resnet18-gn.safetensors  ResNet-18 at width 3/32 with nn.GroupNorm(gcd(32, C), C) as norm_layer
+                         (mmdet's GN(32) backbone at 6-48 channels: 3 channels per group), norms
+                         renamed gnK as mmdet names them, on 2 images 40x32
   retinanet.safetensors  FPN P3-P7 (extra convs on the input, `neck.`) + RetinaNet head, supervised
                          (`sup.`) and with the AlignDet projector (`pre.`)
   fcos.safetensors       FPN P3-P7 (extra convs on the output, ReLU between) + FCOS head (GN towers,
@@ -108,12 +112,13 @@ def rand_input(*shape):
 class ResNetW(nn.Module):
     """torchvision.models.ResNet's layout and names with every width multiplied by `m`."""
 
-    def __init__(self, block, layers, m):
+    def __init__(self, block, layers, m, norm_layer=nn.BatchNorm2d):
         super().__init__()
         w = lambda c: int(round(c * m))
+        self.norm_layer = norm_layer
         self.inplanes = w(64)
         self.conv1 = nn.Conv2d(3, self.inplanes, 7, 2, 3, bias=False)
-        self.bn1 = nn.BatchNorm2d(self.inplanes)
+        self.bn1 = norm_layer(self.inplanes)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         self.layer1 = self._make_layer(block, w(64), layers[0], 1)
@@ -126,11 +131,12 @@ class ResNetW(nn.Module):
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = nn.Sequential(
                 nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
-                nn.BatchNorm2d(planes * block.expansion),
+                self.norm_layer(planes * block.expansion),
             )
-        layers = [block(self.inplanes, planes, stride, downsample)]
+        norm = self.norm_layer
+        layers = [block(self.inplanes, planes, stride, downsample, norm_layer=norm)]
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        layers += [block(self.inplanes, planes, norm_layer=norm) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x):
@@ -156,16 +162,38 @@ def check_names():
         json.dump({"resnet18": shapes(tv18), "resnet50": shapes(tv50)}, f, separators=(",", ":"))
 
 
-def resnet_case(fname, block, layers, depth, width, batch, h, w):
-    net = ResNetW(block, layers, width).double().eval()
+def gn_resnet_norm(channels):
+    """mmdet's GN(32) backbone norm at a narrow width: gcd(32, C) groups (runtime/models/resnet.ts)."""
+    return nn.GroupNorm(math.gcd(32, channels), channels)
+
+
+def mmdet_gn_names(tensors):
+    """torchvision calls every norm bnK; mmdet's GN ResNet calls them gnK (downsample.1 unchanged)."""
+    rename = lambda k: ".".join("gn" + p[2:] if p.startswith("bn") and p[2:].isdigit() else p for p in k.split("."))
+    return {rename(k): v for k, v in tensors.items()}
+
+
+def check_resnet34_names():
+    """ResNet-34 (BasicBlock, [3, 4, 6, 3]) at width 1 has torchvision's resnet34 state_dict."""
+    want = [e for e in shapes(torchvision.models.resnet34()) if not e[0].startswith("fc.")]
+    assert shapes(ResNetW(BasicBlock, [3, 4, 6, 3], 1)) == want, "ResNet-34 does not mirror torchvision"
+
+
+def resnet_case(fname, block, layers, depth, width, batch, h, w, norm=None):
+    gn = norm == "gn"
+    net = ResNetW(block, layers, width, gn_resnet_norm if gn else nn.BatchNorm2d).double().eval()
     randomize(net)
     x = rand_input(batch, 3, h, w)
     outs = net(x)
     tensors = weights(net, "model.")
+    if gn:
+        tensors = mmdet_gn_names(tensors)
     tensors["in.images"] = ("F16", x)
     for i, o in enumerate(outs):
         tensors[f"out.c{i + 2}"] = ("F32", o)
     config = {"depth": depth, "widthMultiplier": width}
+    if gn:
+        config["norm"] = "gn"
     write_safetensors(os.path.join(OUT, fname), tensors, {"config": json.dumps(config)})
 
 
@@ -436,3 +464,7 @@ if __name__ == "__main__":
     retinanet_case()
     fcos_case()
     fpn_bn_case()
+    # Added after the others, so the shared generator leaves the fixtures above unchanged.
+    check_resnet34_names()
+    resnet_case("resnet34.safetensors", BasicBlock, [3, 4, 6, 3], 34, 0.0625, 1, 40, 32)
+    resnet_case("resnet18-gn.safetensors", BasicBlock, [2, 2, 2, 2], 18, 0.09375, 2, 40, 32, norm="gn")

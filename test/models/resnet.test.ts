@@ -1,7 +1,8 @@
-// ResNet block (runtime/models/resnet.ts): forward of ResNet-18 (width 1/8, 2 images) and ResNet-50
-// (width 1/32) against PyTorch on the same weights (test/fixtures/models, made by
-// scripts/make-model-goldens.py with torchvision's own blocks), parameter names and shapes against
-// torchvision's state_dict, and frozen stages.
+// ResNet block (runtime/models/resnet.ts): forward of ResNet-18 (width 1/8, 2 images), ResNet-34
+// (width 1/16), ResNet-50 (width 1/32) and a GroupNorm ResNet-18 (gcd(32, C) groups, width 3/32)
+// against PyTorch on the same weights (test/fixtures/models, made by scripts/make-model-goldens.py
+// with torchvision's own blocks), parameter names and shapes against torchvision's state_dict, and
+// frozen stages.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { gradients } from '../../runtime/autodiff/grad.js';
@@ -12,7 +13,7 @@ import type { Module } from '../../runtime/nn/module.js';
 import { BatchNorm2d, GroupNorm } from '../../runtime/nn/norm.js';
 import { loadState } from '../../runtime/nn/state.js';
 import { loadBackbone } from '../../runtime/models/detector.js';
-import { ResNet } from '../../runtime/models/resnet.js';
+import { ResNet, RESNET_GN_GROUPS } from '../../runtime/models/resnet.js';
 import { Rng } from '../../runtime/rng.js';
 import { Tensor, withTrace } from '../../runtime/tensor/tensor.js';
 import { Trace } from '../../runtime/tensor/trace.js';
@@ -21,14 +22,25 @@ import { MODEL_FIXTURES, loadModelFixture, maxRelativeError } from './golden.js'
 const TOLERANCE = 1e-4;
 
 describe('ResNet forward against PyTorch', () => {
-  for (const [file, depth, width] of [
-    ['resnet18.safetensors', 18, 0.125],
-    ['resnet50.safetensors', 50, 0.03125],
+  for (const [file, depth, width, norm] of [
+    ['resnet18.safetensors', 18, 0.125, 'bn'],
+    ['resnet34.safetensors', 34, 0.0625, 'bn'],
+    ['resnet50.safetensors', 50, 0.03125, 'bn'],
+    // torchvision resnet18 with norm_layer GroupNorm(gcd(32, C), C): 6–48 channels, 3 per group.
+    ['resnet18-gn.safetensors', 18, 0.09375, 'gn'],
   ] as const) {
-    it(`ResNet-${depth} ×${width}: C2–C5 within ${TOLERANCE}`, async () => {
+    it(`ResNet-${depth} ×${width} (${norm}): C2–C5 within ${TOLERANCE}`, async () => {
       const fx = loadModelFixture(file);
-      expect(fx.config).toEqual({ depth, widthMultiplier: width });
-      const net = new ResNet({ depth, widthMultiplier: width }).eval();
+      expect(fx.config).toEqual({
+        depth,
+        widthMultiplier: width,
+        ...(norm === 'gn' ? { norm } : {}),
+      });
+      const net = new ResNet({
+        depth,
+        widthMultiplier: width,
+        ...(norm === 'gn' ? { norm: { kind: 'gn', groups: RESNET_GN_GROUPS } } : {}),
+      }).eval();
       const report = loadState(net, fx.tensors, { file: fx.file, prefix: 'model.', strict: true });
       expect(report.missing).toEqual([]);
       const trace = new Trace();
