@@ -1,9 +1,11 @@
 // Targets of the supervised RetinaNet step (mmdet's RetinaHead.get_targets, no sampling): for each
 // image of a one-view batch, every anchor of the canvas is assigned by MaxIoU to the image's
 // labelled boxes; positives get a one-hot class row and DeltaXYWH regression targets (means 0,
-// stds 1), positives and negatives take part in the focal loss (weight 1), ignored anchors (IoU
-// between the thresholds, or outside the image's content) take part in nothing. Rows are
-// image-major, then level, location, anchor — the order the head's outputs are flattened in.
+// stds 1) and, for the decoded-box form (mmdet `reg_decoded_bbox`), their box as box target;
+// positives and negatives take part in the focal loss (weight 1), ignored anchors (IoU between the
+// thresholds, or outside the image's content) take part in nothing. Both terms are divided by
+// mmdet's avg_factor, the sum over images of max(#positives, 1). Rows are image-major, then level,
+// location, anchor — the order the head's outputs are flattened in.
 // Host side of the fine-tuning step: batch → **targets** → traced step.
 
 import type { Batch } from '../data/loader/batch.js';
@@ -22,7 +24,16 @@ export interface FinetuneTargets {
   readonly regTargets: Float32Array;
   /** [B·N] 1 on positives. */
   readonly regWeights: Float32Array;
+  /**
+   * [B·N, 4] the matched box of positives (mmdet's targets with `reg_decoded_bbox`); elsewhere the
+   * anchor itself, a finite stand-in that weight 0 keeps out of the loss and its gradient.
+   */
+  readonly boxTargets: Float32Array;
+  /** [N, 4] the canvas's anchors (the same for every image). */
+  readonly anchors: Float32Array;
   readonly numPositives: number;
+  /** mmdet `get_targets`' num_total_pos: Σ over images of max(#positives, 1). */
+  readonly avgFactor: number;
 }
 
 /**
@@ -47,7 +58,9 @@ export function finetuneTargets(
   const classWeights = new Float32Array(b * n);
   const regTargets = new Float32Array(b * n * 4);
   const regWeights = new Float32Array(b * n);
+  const boxTargets = new Float32Array(b * n * 4);
   let numPositives = 0;
+  let avgFactor = 0;
   for (let i = 0; i < b; i++) {
     const rows: number[] = [];
     for (let r = 0; r < k; r++) if (batch.present[i * k + r] && v.boxMask[i * k + r]) rows.push(r);
@@ -73,6 +86,7 @@ export function finetuneTargets(
       at += f.length;
     }
     const assign = maxIouAssign(assigner, { priors: anchors, gtBoxes, validPriors: valid });
+    boxTargets.set(anchors, i * n * 4);
     const pos: number[] = [];
     for (let a = 0; a < n; a++) {
       const g = assign.gtIndices[a];
@@ -86,12 +100,24 @@ export function finetuneTargets(
       const g = assign.gtIndices[a] - 1;
       classTargets[(i * n + a) * numClasses + gtClasses[g]] = 1;
       regWeights[i * n + a] = 1;
+      boxTargets.set(gtBoxes.subarray(g * 4, g * 4 + 4), (i * n + a) * 4);
       priors.set(anchors.subarray(a * 4, a * 4 + 4), p * 4);
       targets.set(gtBoxes.subarray(g * 4, g * 4 + 4), p * 4);
     });
     const deltas = encodeDeltaXYWH(priors, targets, UNIT_DELTAS);
     pos.forEach((a, p) => regTargets.set(deltas.subarray(p * 4, p * 4 + 4), (i * n + a) * 4));
     numPositives += pos.length;
+    avgFactor += Math.max(pos.length, 1);
   }
-  return { anchorsPerImage: n, classTargets, classWeights, regTargets, regWeights, numPositives };
+  return {
+    anchorsPerImage: n,
+    classTargets,
+    classWeights,
+    regTargets,
+    regWeights,
+    boxTargets,
+    anchors,
+    numPositives,
+    avgFactor,
+  };
 }

@@ -365,6 +365,7 @@ async function finetuneRuntime(
     classOf: data.classOf,
     alpha: stage.alpha,
     gamma: stage.gamma,
+    regression: stage.regression,
     lossNames: stage.lossNames,
     lossWeights: stage.lossWeights,
     optimizer: stage.optimizer,

@@ -1,10 +1,11 @@
 // What each stage of a plan asks the runtime to do, recognised from its ordered steps: a
 // **box-domain** stage (two views, the online detector and its `no_grad` EMA copy, `max_iou`
 // matching of each view, `box_infonce` + `l1`) or a **supervised fine-tuning** stage (one view, a
-// detector with class logits, `max_iou`, `sigmoid_focal` + `l1`, optionally `init` from an earlier
-// stage and `evaluate`). Clauses become settings (data, optimizer, lr schedule in iterations, length,
-// checkpoints, evaluation; `init` and `evaluate` are read by stage-clauses.ts). A stage of any other
-// shape is refused with the step that does not fit and its `file:line:col`.
+// detector with class logits, `max_iou`, `sigmoid_focal` + `l1` or `giou_loss` on decoded deltas,
+// optionally `init` from an earlier stage and `evaluate`; read by finetune-stage-spec.ts). Clauses
+// become settings (data, optimizer, lr schedule in iterations, length, checkpoints, evaluation;
+// `init` and `evaluate` are read by stage-clauses.ts). A stage of any other shape is refused with
+// the step that does not fit and its `file:line:col`.
 // Flow: plan (stages) → **stage specs** → runtime/train steps.
 
 import type { ConfigValue, StagePlan, StepPlan } from '../../compiler/lower/plan.js';
@@ -14,13 +15,9 @@ import type { Schedule, Warmup } from '../optim/schedules.js';
 import type { OptimizerSpec } from '../optim/train-step.js';
 import { ConfigReader, type Quantity } from './config-values.js';
 import { RunUnsupportedError } from './errors.js';
+import { finetuneStageSpecOf, type FinetuneStage } from './finetune-stage-spec.js';
 import { imageDomainSpecOf, type ImageDomainStage } from './image-domain-spec.js';
-import {
-  evaluateClauseOf,
-  initClauseOf,
-  type EvaluateClause,
-  type InitClause,
-} from './stage-clauses.js';
+import { initClauseOf, type InitClause } from './stage-clauses.js';
 import {
   fcosStageSpecOf,
   type FcosBoxDomainStage,
@@ -76,18 +73,7 @@ export interface BoxDomainStage extends CommonStage {
   readonly init: InitClause | undefined;
 }
 
-export interface FinetuneStage extends CommonStage {
-  readonly kind: 'finetune';
-  readonly view: string;
-  readonly detector: string;
-  readonly assigner: MaxIoUAssignerConfig;
-  readonly alpha: number;
-  readonly gamma: number;
-  readonly lossNames: readonly [string, string];
-  readonly lossWeights: readonly [number, number];
-  readonly init: InitClause | undefined;
-  readonly evaluate: EvaluateClause | undefined;
-}
+export type { FinetuneStage } from './finetune-stage-spec.js';
 
 export type StageSpec =
   BoxDomainStage | FinetuneStage | FcosFinetuneStage | FcosBoxDomainStage | ImageDomainStage;
@@ -402,44 +388,20 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
       lossNames: [contrast.step.name, reg.step.name],
     };
   }
-  if (views.length === 1 && calls === 'l1 + sigmoid_focal') {
-    const view = new ConfigReader(`view ${views[0].name}`, views[0].at).ref(views[0].value, 'view');
-    const [out] = lets.map((l) => ({ step: l, ...callOf(l) }));
-    if (out === undefined || lets.length !== 1)
-      return r.fail('a fine-tuning stage needs exactly one `let out = detector(view)`');
-    const [m] = matches.map((x) => ({ step: x, ...callOf(x) }));
-    if (m === undefined || m.call !== 'max_iou' || matches.length !== 1)
-      return r.fail('a fine-tuning stage needs one max_iou(…) match');
-    const mr = new ConfigReader(`match ${m.step.name}`, m.step.at);
-    if (
-      (m.args.sample !== undefined && m.args.sample !== 0) ||
-      m.args.pos_fraction !== undefined ||
-      m.args.negatives !== undefined
-    )
-      throw new RunUnsupportedError(
-        `match ${m.step.name}: sampling in a fine-tuning stage is not supported (RetinaNet uses every anchor)`,
-        m.step.at,
-        'leave sample, pos_fraction and negatives out of the fine-tuning max_iou(…)',
-      );
-    const focal = lossOf('sigmoid_focal');
-    const reg = lossOf('l1');
-    const fr = new ConfigReader(`loss ${focal.step.name}`, focal.step.at);
-    const init = initClauseOf(stage.name, clauses);
-    const evaluate = evaluateClauseOf(stage.name, clauses);
-    return {
-      ...common,
-      kind: 'finetune',
-      view,
-      detector: out.call,
-      assigner: assignerOf(mr, m.args),
-      alpha: fr.number(focal.args.alpha, 'alpha', 0.25),
-      gamma: fr.number(focal.args.gamma, 'gamma', 2),
-      lossNames: [focal.step.name, reg.step.name],
-      lossWeights: [focal.step.weight, reg.step.weight],
-      init,
-      evaluate,
-    };
-  }
+  if (
+    views.length === 1 &&
+    (calls === 'l1 + sigmoid_focal' || calls === 'giou_loss + sigmoid_focal')
+  )
+    return finetuneStageSpecOf({
+      name: stage.name,
+      at: stage.at,
+      common,
+      view: views[0],
+      lets,
+      matches,
+      losses: lossCalls,
+      clauses,
+    });
   if (views.length === 2 && lossCalls.length > 0 && lossCalls.every((l) => l.call === 'byol'))
     return imageDomainSpecOf(
       stage,
@@ -455,7 +417,7 @@ export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): St
     );
   throw new RunUnsupportedError(
     `stage ${stage.name}: the runner executes image-domain stages (two views, byol), box-domain stages (two views, box_infonce + l1) and ` +
-      `supervised RetinaNet stages (one view, sigmoid_focal + l1); this stage has ${views.length} ` +
+      `supervised RetinaNet stages (one view, sigmoid_focal + l1 or giou_loss); this stage has ${views.length} ` +
       `view(s) and losses ${calls || 'none'}`,
     stage.at,
     'FCOS stages match with fcos_assign(…), image-domain stages use byol(…) losses; MoCo, Faster R-CNN and DETR stages are not wired to the runner yet',

@@ -3,7 +3,8 @@
 // (runtime/run/build-detector.ts, fcos-detector.ts) or refused at the declaration's file:line:col
 // with a message naming it. The declarations are edits of pipelines/bccd-default.align's and
 // pipelines/bccd-fcos.align's `finetuned` detectors (the text edited as it is read); a RetinaNet
-// fine-tuning stage with GIoU instead of L1 is refused at the stage. The blocks' numbers are
+// fine-tuning stage with GIoU on decoded deltas instead of L1 is read into the fine-tuning step,
+// other regression forms are refused at the loss. The blocks' numbers are
 // checked against PyTorch in test/models; this file pins what reaches them.
 
 import { join, relative } from 'node:path';
@@ -120,12 +121,43 @@ describe('RetinaNet options reach the runner', () => {
     });
   });
 
+  it('FPN P2–P6 (max-pooled P6) from C2–C5, anchors at strides 4–64', async () => {
+    const decl = declaration(
+      'bccd-default',
+      inFinetuned(
+        [RETINA_NECK, 'fpn(levels: 2..6, channels: 32, extra: "none")'],
+        [RETINA_ANCHORS, 'strides: [4, 8, 16, 32, 64]'],
+      ),
+    );
+    const plan = retinaNetPlanOf(decl);
+    expect(plan).toMatchObject({ levels: [2, 6], extra: 'none' });
+    expect(plan.anchors.strides).toEqual([4, 8, 16, 32, 64]);
+    const model = await buildRetinaNet(plan, Rng.fromSeed(0));
+    expect(model.backbone.outIndices).toEqual([0, 1, 2, 3]);
+    expect(model.neck).toMatchObject({ startLevel: 0, numOuts: 5, extraConvs: 'none' });
+    const names = model.state().map((s) => s.name);
+    expect(names).toContain('neck.lateral_convs.3.conv.weight');
+    expect(names).not.toContain('neck.fpn_convs.4.conv.weight');
+  });
+
   it.each([
     [
-      'an FPN from P2 (the P2–P6 variant)',
+      'an FPN from P6 (no ResNet level to start from)',
+      RETINA_NECK,
+      'fpn(levels: 6..7, channels: 32, extra: "none")',
+      /the FPN must start at level 2, 3, 4 or 5 \(a ResNet's C2–C5\), got 6/,
+    ],
+    [
+      'P2–P6 with the anchors of P3–P5',
       RETINA_NECK,
       'fpn(levels: 2..6, channels: 32, extra: "none")',
-      /the FPN must start at level 3, 4 or 5 \(a ResNet's C3–C5\), got 2/,
+      /anchors\(strides: …\) gives 3 strides but the FPN has 5 levels\n[^]*fpn\(levels: 2\.\.6\) needs strides: \[4, 8, 16, 32, 64\]/,
+    ],
+    [
+      'anchor strides that are not the levels’ strides',
+      RETINA_ANCHORS,
+      'strides: [8, 16, 64]',
+      /anchors\(strides: …\) gives strides \[8, 16, 64\] but the FPN levels 3\.\.5 have strides \[8, 16, 32\]/,
     ],
     [
       'a normalised FPN',
@@ -157,22 +189,73 @@ describe('RetinaNet options reach the runner', () => {
 });
 
 describe('RetinaNet fine-tuning losses', () => {
-  it('refuses focal + GIoU (mmdet reg_decoded_bbox) at the stage: only focal + L1 runs', () => {
+  const L1 = 'loss reg = l1(\n    out.deltas,\n    encode_deltas(out.anchors, m.targets),';
+  const GIOU = 'loss reg = giou_loss(\n    decode_deltas(out.anchors, out.deltas),\n    m.targets,';
+
+  /** The stage specs of bccd-default.align with its fine-tuning L1 term replaced by `reg`. */
+  function specsWith(reg: string, weight = '1.0') {
     const path = join(packageRoot(), 'pipelines', 'bccd-default.align');
     const original = readFromDisk(path) ?? '';
-    const l1 = 'loss reg = l1(\n    out.deltas,\n    encode_deltas(out.anchors, m.targets),';
-    expect(original).toContain(l1);
-    const edited = original.replace(
-      l1,
-      'loss reg = giou_loss(\n    decode_deltas(out.anchors, out.deltas),\n    m.targets,',
-    );
+    expect(original).toContain(L1);
+    const at = original.indexOf(L1);
+    const end = original.indexOf('), weight: 1.0', at);
+    const edited =
+      original.slice(0, at) +
+      reg +
+      original.slice(at + L1.length, end) +
+      `), weight: ${weight}` +
+      original.slice(end + '), weight: 1.0'.length);
     const file = relative(process.cwd(), path);
     const plan = planProgram(
       checkFilesOrThrow([file], (p) => (p === path ? edited : readFromDisk(p))),
     );
-    expect(refusal(() => stageSpecsOf(plan))).toMatch(
-      /^pipelines\/bccd-default\.align:\d+:\d+: error\[E_RUN_UNSUPPORTED\]: stage finetune: [^]*supervised RetinaNet stages \(one view, sigmoid_focal \+ l1\); this stage has 1 view\(s\) and losses giou_loss \+ sigmoid_focal/,
+    return () => stageSpecsOf(plan);
+  }
+
+  it('reads focal + GIoU on decoded deltas (mmdet reg_decoded_bbox) into the fine-tuning step', () => {
+    const finetune = specsWith(GIOU, '2.0')().find((s) => s.name === 'finetune');
+    expect(finetune).toMatchObject({
+      kind: 'finetune',
+      regression: 'giou_loss',
+      lossNames: ['cls', 'reg'],
+      lossWeights: [1, 2],
+    });
+    // The L1 form is unchanged.
+    expect(specsWith(L1)().find((s) => s.name === 'finetune')).toMatchObject({
+      regression: 'l1',
+    });
+    // Unit stds written out are the same decoding.
+    const stds = specsWith(GIOU.replace('out.deltas)', 'out.deltas, stds: [1, 1, 1, 1])'))().find(
+      (s) => s.name === 'finetune',
     );
+    expect(stds).toMatchObject({ regression: 'giou_loss' });
+  });
+
+  it.each([
+    [
+      'GIoU on the raw deltas',
+      'loss reg = giou_loss(\n    out.deltas,\n    m.targets,',
+      /loss reg: giou_loss in a RetinaNet stage must compare decoded boxes, giou_loss\(decode_deltas\(out\.anchors, out\.deltas\), m\.targets, …\); got giou_loss\(out\.deltas, m\.targets, …\)/,
+    ],
+    [
+      'GIoU with other stds',
+      GIOU.replace('out.deltas)', 'out.deltas, stds: [0.1, 0.1, 0.2, 0.2])'),
+      /loss reg: giou_loss in a RetinaNet stage must compare decoded boxes[^]*other stds are not supported/,
+    ],
+    [
+      'GIoU against encoded targets',
+      GIOU.replace('m.targets,', 'encode_deltas(out.anchors, m.targets),'),
+      /loss reg: giou_loss in a RetinaNet stage must compare decoded boxes/,
+    ],
+    [
+      'L1 on decoded boxes',
+      'loss reg = l1(\n    decode_deltas(out.anchors, out.deltas),\n    m.targets,',
+      /loss reg: l1 on decoded boxes \(mmdet reg_decoded_bbox with L1Loss\) is not supported/,
+    ],
+  ])('refuses %s at the loss', (_what, reg, message) => {
+    const rendered = refusal(specsWith(reg));
+    expect(rendered).toMatch(/^pipelines\/bccd-default\.align:\d+:\d+: error\[E_RUN_UNSUPPORTED\]/);
+    expect(rendered).toMatch(message);
   });
 });
 
@@ -204,6 +287,34 @@ describe('FCOS options reach the runner', () => {
     expect(names).toContain('bbox_head.scales.4.scale');
     expect(names).toContain('bbox_head.cls_convs.0.gn.weight');
     expect(names).toContain('bbox_head.conv_centerness.weight');
+  });
+
+  it('FPN P2–P6 with points at strides 4–64; refuses strides of other levels', async () => {
+    const neck = [
+      'levels: 3..5, channels: 32, extra: "none"',
+      'levels: 2..6, channels: 32',
+    ] as const;
+    const plan = fcosPlanOf(
+      declaration(
+        'bccd-fcos',
+        inFinetuned(neck, ['strides: [8, 16, 32]', 'strides: [4, 8, 16, 32, 64]']),
+      ),
+    );
+    expect(plan).toMatchObject({ levels: [2, 6], strides: [4, 8, 16, 32, 64] });
+    const model = await buildFcos(plan, Rng.fromSeed(0));
+    expect(model.neck).toMatchObject({ startLevel: 0, numOuts: 5 });
+    expect(model.state().map((s) => s.name)).toContain('bbox_head.scales.4.scale');
+    const rendered = refusal(() =>
+      fcosPlanOf(
+        declaration(
+          'bccd-fcos',
+          inFinetuned(neck, ['strides: [8, 16, 32]', 'strides: [8, 16, 32, 64, 128]']),
+        ),
+      ),
+    );
+    expect(rendered).toMatch(
+      /^pipelines\/bccd-fcos\.align:\d+:\d+: error\[E_RUN_PLAN\]: detector finetuned: fcos_head\(strides: …\) gives strides \[8, 16, 32, 64, 128\] but the FPN levels 2\.\.6 have strides \[4, 8, 16, 32, 64\]/,
+    );
   });
 
   it('refuses towers without GroupNorm at the declaration', () => {

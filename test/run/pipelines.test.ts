@@ -142,7 +142,7 @@ const TABLE: Readonly<Record<string, Entry>> = {
   'aligndet-faster-rcnn.align': {
     set: [],
     refused:
-      'pipelines/aligndet-faster-rcnn.align:29:7: error[E_RUN_UNSUPPORTED]: stage pretrain: the runner executes image-domain stages (two views, byol), box-domain stages (two views, box_infonce + l1) and supervised RetinaNet stages (one view, sigmoid_focal + l1); this stage has 2 view(s) and losses bce_with_logits + box_infonce + l1 + l1\n' +
+      'pipelines/aligndet-faster-rcnn.align:29:7: error[E_RUN_UNSUPPORTED]: stage pretrain: the runner executes image-domain stages (two views, byol), box-domain stages (two views, box_infonce + l1) and supervised RetinaNet stages (one view, sigmoid_focal + l1 or giou_loss); this stage has 2 view(s) and losses bce_with_logits + box_infonce + l1 + l1\n' +
       '  hint: FCOS stages match with fcos_assign(…), image-domain stages use byol(…) losses; MoCo, Faster R-CNN and DETR stages are not wired to the runner yet',
   },
 };
