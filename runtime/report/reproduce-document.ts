@@ -40,7 +40,7 @@ function seconds(m: MeanStd): string {
 }
 
 /**
- * The fixed reading rule: a setting "helps" or "hurts" when its paired difference to random init
+ * The fixed reading rule: a setting "helps" or "hurts" when its paired difference to its baseline
  * has the same sign in every seed and its mean is more than two standard errors from 0; otherwise
  * the difference is within seed-to-seed noise. One seed supports no conclusion.
  */
@@ -72,7 +72,7 @@ function readingOf(g: GroupResult): string[] {
           : v === 'noise'
             ? `makes no difference we can separate from seed-to-seed noise (${diff}, higher in ${p.better} of ${p.differences.length} seeds)`
             : `cannot be judged from one seed (${diff})`;
-    lines.push(`- ${where}: ${label(p.setting)} ${text} against random init.`);
+    lines.push(`- ${where}: ${label(p.setting)} ${text} against ${label(p.baseline)}.`);
   }
   return lines;
 }
@@ -163,9 +163,11 @@ export function resultsMarkdown(m: Matrix, r: ReproduceResults, meta: DocumentMe
   lines.push(
     '## Reading',
     '',
-    'The rule, fixed before looking: a pre-trained setting helps (or hurts) when its AP minus random',
-    "init's AP, seed by seed, has the same sign in every seed and a mean more than two standard errors",
-    'from zero; anything else is reported as noise.',
+    'The rule, fixed before looking: a setting helps (or hurts) when its AP minus its baseline’s AP,',
+    'seed by seed, has the same sign in every seed and a mean more than two standard errors from zero;',
+    'anything else is reported as noise. The baselines: random init for (b) and (c), and image-domain',
+    "only for (c) — AlignDet's own claim is that box-domain pre-training adds to an image-domain",
+    'backbone.',
     '',
     ...r.groups.flatMap(readingOf),
     '',
