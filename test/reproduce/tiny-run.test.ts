@@ -103,8 +103,13 @@ describe('alignc reproduce, tiny budget', () => {
         `| ${label} | 0 | ${points(at2.AP)} | ${points(at2.AP50)} | ${points(at1.AP)} | ${points(at2.AP)} |`,
       );
     }
-    // No random-init run in this matrix: nothing to pair with, and the setting is listed as absent.
-    expect(md).not.toContain('paired by seed');
+    // No random-init run in this matrix: only AlignDet against image-domain is paired, and random
+    // init is listed as absent.
+    expect(md).not.toContain('− (a) random init, paired by seed');
+    expect(md).toContain(
+      '- (c) image + box domain (AlignDet) − (b) image-domain only, paired by seed',
+    );
+    expect(md).toContain('cannot be judged from one seed');
     expect(md).toContain('](results/retinanet-10pct.svg)');
     for (const ext of ['svg', 'png'])
       expect(existsSync(join(options.plotDir, `retinanet-10pct.${ext}`))).toBe(true);
