@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Batch } from '../../runtime/data/loader/batch.js';
 import { FCOS_INF } from '../../runtime/detect/fcos-targets.js';
 import { packageRoot } from '../../runtime/package-root.js';
 import { Rng } from '../../runtime/rng.js';
@@ -17,6 +16,7 @@ import { Tensor, withTrace } from '../../runtime/tensor/tensor.js';
 import { Trace } from '../../runtime/tensor/trace.js';
 import { regressRangesOf } from '../../runtime/train/fcos-point-targets.js';
 import type { FcosBoxLoss } from '../../runtime/train/fcos-regression.js';
+import { goldenBatch } from './golden-batch.js';
 
 interface Golden {
   canvas: [number, number];
@@ -38,50 +38,6 @@ interface Golden {
 const golden = JSON.parse(
   readFileSync(join(packageRoot(), 'test', 'fixtures', 'run', 'fcos-loss.json'), 'utf8'),
 ) as Golden;
-
-/** A one-view batch of the golden's images (boxes as given, one padding row per image). */
-function batchOf(g: Golden): Batch {
-  const b = g.images.length;
-  const k = Math.max(...g.images.map((i) => i.boxes.length)) + 1;
-  const [height, width] = g.canvas;
-  const boxes = new Float32Array(b * k * 4);
-  const mask = new Uint8Array(b * k);
-  const labels = new Int32Array(b * k);
-  const ids = new Int32Array(b * k).fill(-1);
-  let id = 0;
-  g.images.forEach((img, i) =>
-    img.boxes.forEach((box, r) => {
-      boxes.set(box, (i * k + r) * 4);
-      mask[i * k + r] = 1;
-      labels[i * k + r] = img.labels[r];
-      ids[i * k + r] = id++;
-    }),
-  );
-  return {
-    epoch: 0,
-    index: 0,
-    size: b,
-    maxBoxes: k,
-    sampleIndices: Int32Array.from(g.images, (_, i) => i),
-    imageIds: Int32Array.from(g.images, (_, i) => i + 1),
-    instanceIds: ids,
-    present: mask,
-    labels,
-    numInstances: id,
-    truncatedBoxes: 0,
-    views: [
-      {
-        images: new Float32Array(b * 3 * height * width),
-        height,
-        width,
-        imageSizes: Int32Array.from(g.images.flatMap((i) => i.size)),
-        boxes,
-        boxMask: mask,
-        transforms: new Float64Array(b * 4),
-      },
-    ],
-  };
-}
 
 const plan: FcosPlan = {
   name: 'finetuned',
@@ -120,7 +76,7 @@ async function lossesWith(boxLoss: FcosBoxLoss): Promise<{
     optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0 },
     backend: cpuReferenceBackend(),
   });
-  const values = step.batchValues(batchOf(golden));
+  const values = step.batchValues(goldenBatch(golden));
   const trace = new Trace();
   const losses = withTrace(trace, () => {
     const batch = new Map([...values].map(([n, t]) => [n, Tensor.from(t, trace)]));

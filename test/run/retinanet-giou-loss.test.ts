@@ -12,7 +12,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gradients } from '../../runtime/autodiff/grad.js';
-import type { Batch } from '../../runtime/data/loader/batch.js';
 import { RETINANET_ASSIGNER } from '../../runtime/detect/max-iou-assigner.js';
 import { DenseDetector } from '../../runtime/models/detector.js';
 import { fpnForLevels } from '../../runtime/models/fpn.js';
@@ -24,6 +23,7 @@ import { FinetuneStep } from '../../runtime/run/finetune-step.js';
 import { cpuReferenceBackend } from '../../runtime/tensor/backend.js';
 import { Tensor, withTrace } from '../../runtime/tensor/tensor.js';
 import { Trace } from '../../runtime/tensor/trace.js';
+import { goldenBatch } from './golden-batch.js';
 
 interface Level {
   shape: number[];
@@ -55,50 +55,6 @@ interface Golden {
 const golden = JSON.parse(
   readFileSync(join(packageRoot(), 'test', 'fixtures', 'run', 'retinanet-giou-loss.json'), 'utf8'),
 ) as Golden;
-
-/** A one-view batch of the golden's images (boxes as given, one padding row per image). */
-function batchOf(g: Golden): Batch {
-  const b = g.images.length;
-  const k = Math.max(...g.images.map((i) => i.boxes.length)) + 1;
-  const [height, width] = g.canvas;
-  const boxes = new Float32Array(b * k * 4);
-  const mask = new Uint8Array(b * k);
-  const labels = new Int32Array(b * k);
-  const ids = new Int32Array(b * k).fill(-1);
-  let id = 0;
-  g.images.forEach((img, i) =>
-    img.boxes.forEach((box, r) => {
-      boxes.set(box, (i * k + r) * 4);
-      mask[i * k + r] = 1;
-      labels[i * k + r] = img.labels[r];
-      ids[i * k + r] = id++;
-    }),
-  );
-  return {
-    epoch: 0,
-    index: 0,
-    size: b,
-    maxBoxes: k,
-    sampleIndices: Int32Array.from(g.images, (_, i) => i),
-    imageIds: Int32Array.from(g.images, (_, i) => i + 1),
-    instanceIds: ids,
-    present: mask,
-    labels,
-    numInstances: id,
-    truncatedBoxes: 0,
-    views: [
-      {
-        images: new Float32Array(b * 3 * height * width),
-        height,
-        width,
-        imageSizes: Int32Array.from(g.images.flatMap((i) => i.size)),
-        boxes,
-        boxMask: mask,
-        transforms: new Float64Array(b * 4),
-      },
-    ],
-  };
-}
 
 /** A small RetinaNet: the step needs a model for its parameters; its outputs are not used here. */
 function model(): DenseDetector<RetinaHead> {
@@ -142,7 +98,7 @@ describe('RetinaNet fine-tuning with focal + GIoU on decoded deltas vs mmdetecti
       optimizer: { kind: 'sgd', momentum: 0.9, weightDecay: 0 },
       backend: cpuReferenceBackend(),
     });
-    const values = step.batchValues(batchOf(golden));
+    const values = step.batchValues(goldenBatch(golden));
     const t = step.lastTargets!;
     const perImage = golden.positives.map((_, i) => {
       let n = 0;
