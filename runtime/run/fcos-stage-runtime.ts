@@ -5,8 +5,6 @@
 // Flow: FCOS stage spec + declarations → **stage runtime** (loader, step) → runtime/train's loop.
 
 import { FCOS_INF, FCOS_TARGETS, type FcosTargetConfig } from '../detect/fcos-targets.js';
-import type { DenseDetector } from '../models/detector.js';
-import type { FcosHead } from '../models/fcos-head.js';
 import { Rng } from '../rng.js';
 import { BoxDomainStep, LOSS_CONTRAST } from '../train/box-domain-step.js';
 import {
@@ -22,6 +20,7 @@ import { canvasFor } from './build-data.js';
 import { RunPlanError, RunUnsupportedError } from './errors.js';
 import { buildFcos, fcosPlanOf, type FcosPlan } from './fcos-detector.js';
 import { evaluateFcos } from './fcos-evaluate.js';
+import { widenNarrowProjector } from './projector-widening.js';
 import { FcosFinetuneStep } from './fcos-finetune-step.js';
 import { finetuneStageData, finetuneStageRuntime } from './finetune-stage.js';
 import type {
@@ -72,18 +71,6 @@ export function fcosTargetConfigOf(
   };
 }
 
-/**
- * The projector of an FCOS head narrower than 256 channels starts ×10 (both convs): with
- * Normal(0.01) its embeddings are ~1e-3 long and the scale-free contrastive loss's gradients ~1e3
- * (docs/training.md, _Known limits_); the loss value is unchanged by it.
- */
-function widenNarrowProjector(model: DenseDetector<FcosHead>, plan: FcosPlan): void {
-  if (plan.headChannels >= 256) return;
-  for (const { name, parameter } of model.head.state())
-    if (name.startsWith('conv_cls.') && parameter.shape.length === 4)
-      parameter.value = parameter.value!.map((v) => v * 10);
-}
-
 export async function fcosBoxDomainRuntime(
   stage: FcosBoxDomainStage,
   decls: Declarations,
@@ -102,7 +89,7 @@ export async function fcosBoxDomainRuntime(
   const model = await buildFcos(plan, Rng.fromSeed(o.seed).child('init', stage.name));
   // E.g. the backbone of an image-domain stage's encoder (AlignDet's ImageNet stand-in).
   applyInit(stage, stage.online, model, o, stages, { frozenBackbone: true });
-  widenNarrowProjector(model, plan);
+  widenNarrowProjector(model.head, 'conv_cls.', plan.headChannels);
   const parts = boxDomainDetectorOf(model);
   const inner = new BoxDomainStep(
     {

@@ -11,8 +11,6 @@ import type { Batch } from '../data/loader/batch.js';
 import { DataLoader } from '../data/loader/loader.js';
 import type { DataWarnings } from '../data/warnings.js';
 import type { BboxEvalReport } from '../eval/coco-eval.js';
-import type { DenseDetector } from '../models/detector.js';
-import type { RetinaHead } from '../models/retina-head.js';
 import type { Module } from '../nn/module.js';
 import { Rng } from '../rng.js';
 import type { Backend } from '../tensor/backend.js';
@@ -37,6 +35,7 @@ import {
   type ViewPlan,
 } from './build-data.js';
 import { buildRetinaNet, emaPlanOf, retinaNetPlanOf } from './build-detector.js';
+import { widenNarrowProjector } from './projector-widening.js';
 import { RunPlanError, RunUnsupportedError } from './errors.js';
 import { evaluateDetector } from './evaluate.js';
 import { fcosBoxDomainRuntime, fcosFinetuneRuntime } from './fcos-stage-runtime.js';
@@ -262,7 +261,7 @@ async function boxDomainRuntime(
   const model = await buildRetinaNet(plan, Rng.fromSeed(o.seed).child('init', stage.name));
   // E.g. the backbone of an image-domain stage's encoder (AlignDet's ImageNet stand-in).
   applyInit(stage, stage.online, model, o, stages, { frozenBackbone: true });
-  widenNarrowRetinaProjector(model, plan.headChannels);
+  widenNarrowProjector(model.head, 'retina_cls.', plan.headChannels);
   const parts = boxDomainDetectorOf(model);
   const inner = new BoxDomainStep(
     {
@@ -291,25 +290,6 @@ async function boxDomainRuntime(
   );
   const loader = stageLoader(dataset, views, stage.data.batch, o);
   return { step, loader, batchesPerEpoch: batchesPerEpoch(dataset, stage.data.batch) };
-}
-
-/**
- * The projector (`retina_cls.*`, both convs) of a RetinaNet head narrower than 256 channels starts
- * ×10: with Normal(0.01) at a small width its embeddings are ~1e-4 long and the scale-free
- * contrastive loss's gradients ~1e4 (docs/training.md, _Known limits_); the loss value is unchanged.
- * Only the projector: it is the only branch whose loss is scale-free, and fine-tuning drops it.
- * The towers and `retina_reg` keep mmdet's Normal(0.01) — scaled, they made the initial L1 deltas
- * ×100 (L1 12.5 instead of 0.68 at step 1) and handed 10×-scale towers to fine-tuning (issue #9).
- * As runtime/run/fcos-stage-runtime.ts does for FCOS's `conv_cls`.
- */
-export function widenNarrowRetinaProjector(
-  model: DenseDetector<RetinaHead>,
-  headChannels: number,
-): void {
-  if (headChannels >= 256) return;
-  for (const { name, parameter } of model.head.state())
-    if (name.startsWith('retina_cls.') && parameter.shape.length === 4)
-      parameter.value = parameter.value!.map((v) => v * 10);
 }
 
 /**

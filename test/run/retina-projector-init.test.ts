@@ -1,5 +1,5 @@
 // The init of a narrow RetinaNet head for box-domain pre-training (runtime/run/stage-runtime.ts,
-// `widenNarrowRetinaProjector`; issue #9): only the projector `retina_cls` starts ×10. The towers and
+// `widenNarrowProjector`; issue #9): only the projector `retina_cls` starts ×10. The towers and
 // `retina_reg` keep mmdet's Normal(std 0.01), so the regression deltas are exactly those of the
 // mmdet init (before the fix every head conv was ×10: deltas ×100, an L1 of 12.5 instead of 0.68 at
 // step 1, and 10×-scale towers handed to fine-tuning), while the embeddings keep their directions
@@ -12,7 +12,7 @@ import { ResNet } from '../../runtime/models/resnet.js';
 import { RetinaHead } from '../../runtime/models/retina-head.js';
 import { ParameterBinding } from '../../runtime/nn/binding.js';
 import { Rng } from '../../runtime/rng.js';
-import { widenNarrowRetinaProjector } from '../../runtime/run/stage-runtime.js';
+import { widenNarrowProjector } from '../../runtime/run/projector-widening.js';
 import { Tensor, withTrace } from '../../runtime/tensor/tensor.js';
 import { Trace } from '../../runtime/tensor/trace.js';
 
@@ -86,7 +86,7 @@ describe('narrow RetinaNet head init for box-domain pre-training', () => {
   it("widens only the projector: regression deltas are mmdet's, embeddings 100× longer", async () => {
     const mmdet = model();
     const widened = model();
-    widenNarrowRetinaProjector(widened, 16);
+    widenNarrowProjector(widened.head, 'retina_cls.', 16);
 
     // mmdet's RetinaHead init (std 0.01) stays on every conv outside the projector.
     for (const { name, parameter } of widened.head.state())
@@ -113,7 +113,7 @@ describe('narrow RetinaNet head init for box-domain pre-training', () => {
   it('leaves a head of 256 channels or more as mmdet initialises it', () => {
     const m = model();
     const before = m.head.state().map(({ parameter }) => Array.from(parameter.value!));
-    widenNarrowRetinaProjector(m, 256);
+    widenNarrowProjector(m.head, 'retina_cls.', 256);
     expect(m.head.state().map(({ parameter }) => Array.from(parameter.value!))).toEqual(before);
   });
 });
