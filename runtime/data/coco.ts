@@ -14,7 +14,7 @@ import {
   type Dataset,
   type Sample,
 } from './dataset.js';
-import { DataWarnings } from './warnings.js';
+import { DataWarnings, readInOrder } from './warnings.js';
 
 export interface CocoImage {
   readonly id: number;
@@ -161,31 +161,26 @@ export async function loadCocoDataset(options: CocoOptions): Promise<Dataset> {
 
   const checked = new Map<number, { path: string; width: number; height: number }>();
   const entries = [...images.entries()].filter(([, image]) => !image.bad);
-  const chunk = 16;
-  for (let i = 0; i < entries.length; i += chunk) {
-    await Promise.all(
-      entries.slice(i, i + chunk).map(async ([id, image]) => {
-        const path = join(options.imagesDir, image.file);
-        if (options.checkImages === false) {
-          checked.set(id, { path, width: image.width, height: image.height });
-          return;
-        }
-        try {
-          const size = await readImageSize(path);
-          if (image.width !== size.width || image.height !== size.height) {
-            warnings.add(
-              'size-mismatch',
-              `${file} image ${id}`,
-              `the JSON says ${image.width}×${image.height}, ${path} is ${size.width}×${size.height}`,
-            );
-          }
-          checked.set(id, { path, ...size });
-        } catch (error) {
-          warnings.add('corrupt-image', path, (error as Error).message);
-        }
-      }),
-    );
-  }
+  await readInOrder(entries, warnings, async ([id, image], recorder) => {
+    const path = join(options.imagesDir, image.file);
+    if (options.checkImages === false) {
+      checked.set(id, { path, width: image.width, height: image.height });
+      return;
+    }
+    try {
+      const size = await readImageSize(path);
+      if (image.width !== size.width || image.height !== size.height) {
+        recorder.add(
+          'size-mismatch',
+          `${file} image ${id}`,
+          `the JSON says ${image.width}×${image.height}, ${path} is ${size.width}×${size.height}`,
+        );
+      }
+      checked.set(id, { path, ...size });
+    } catch (error) {
+      recorder.add('corrupt-image', path, (error as Error).message);
+    }
+  });
 
   for (const p of pending) {
     const image = checked.get(p.imageId);

@@ -17,7 +17,7 @@ import {
 } from './dataset.js';
 import { childElement, childElements, parseXml, XmlSyntaxError, type XmlElement } from './xml.js';
 import { existingPath, listFiles, readSplitFile } from './files.js';
-import { DataWarnings } from './warnings.js';
+import { DataWarnings, readInOrder, type WarningRecorder } from './warnings.js';
 
 /** A VOC annotation file as written: 1-based inclusive coordinates, as integers or decimals. */
 export interface VocAnnotation {
@@ -147,7 +147,7 @@ interface ReadAnnotation {
 async function readOne(
   layout: VocLayout,
   stem: string,
-  warnings: DataWarnings,
+  warnings: WarningRecorder,
 ): Promise<ReadAnnotation | undefined> {
   const file = join(layout.annotations, `${stem}.xml`);
   let text: string;
@@ -214,12 +214,9 @@ export async function loadVocDataset(options: VocOptions): Promise<Dataset> {
       ? (await listFiles(layout.annotations, ['.xml'])).map((f) => f.replace(/\.xml$/, ''))
       : await readSplitFile(join(layout.splits, `${options.split}.txt`));
 
-  const read: (ReadAnnotation | undefined)[] = [];
-  const chunk = 16;
-  for (let i = 0; i < stems.length; i += chunk) {
-    const part = stems.slice(i, i + chunk).map((stem) => readOne(layout, stem, warnings));
-    read.push(...(await Promise.all(part)));
-  }
+  const read = await readInOrder(stems, warnings, (stem, recorder) =>
+    readOne(layout, stem, recorder),
+  );
   const ok = read.filter((r): r is ReadAnnotation => r !== undefined);
 
   const names =

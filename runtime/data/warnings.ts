@@ -90,3 +90,43 @@ export class DataWarnings {
     return this.list().map((e) => `${e.kind}: ${e.count} (first: ${e.first}; ${action(e.kind)})`);
   }
 }
+
+/** Where a reader reports bad items: a `DataWarnings` or a per-item `WarningBuffer`. */
+export type WarningRecorder = Pick<DataWarnings, 'add'>;
+
+/**
+ * Holds one item's warnings while items are read concurrently, so they can be replayed in item
+ * order: which file is printed as the first of its kind must not depend on I/O timing.
+ */
+export class WarningBuffer implements WarningRecorder {
+  private readonly held: [DataWarningKind, string, string][] = [];
+
+  add(kind: DataWarningKind, item: string, detail: string): void {
+    this.held.push([kind, item, detail]);
+  }
+
+  replayInto(warnings: DataWarnings): void {
+    for (const [kind, item, detail] of this.held) warnings.add(kind, item, detail);
+  }
+}
+
+/** Runs `read` over `items` at most `width` at a time; warnings reach `warnings` in item order. */
+export async function readInOrder<T, R>(
+  items: readonly T[],
+  warnings: DataWarnings,
+  read: (item: T, warnings: WarningRecorder) => Promise<R>,
+  width = 16,
+): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += width) {
+    const part = items.slice(i, i + width).map(async (item) => {
+      const buffer = new WarningBuffer();
+      return { buffer, result: await read(item, buffer) };
+    });
+    for (const { buffer, result } of await Promise.all(part)) {
+      buffer.replayInto(warnings);
+      results.push(result);
+    }
+  }
+  return results;
+}

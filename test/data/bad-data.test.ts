@@ -11,7 +11,7 @@ import { encodePng } from '../../runtime/data/image.js';
 import { DataLoader } from '../../runtime/data/loader/loader.js';
 import { alignDetViewSpec } from '../../runtime/data/views/pipeline.js';
 import { loadVocDataset } from '../../runtime/data/voc.js';
-import { DataWarnings } from '../../runtime/data/warnings.js';
+import { DataWarnings, readInOrder } from '../../runtime/data/warnings.js';
 import { defaultBccdRoot } from '../../runtime/data/bccd.js';
 import { patterned, syntheticDataset, tempDir } from './helpers.js';
 
@@ -98,6 +98,24 @@ describe('VOC', () => {
     mkdirSync(join(root, 'annotations'));
     await expect(loadVocDataset({ root, split: 'nope' })).rejects.toThrow(/nope\.txt/);
     await expect(loadVocDataset({ root: tempDir('empty') })).rejects.toBeInstanceOf(DatasetError);
+  });
+});
+
+describe('concurrent reads', () => {
+  test('the first warning of a kind is the first bad item in order, however the reads finish', async () => {
+    const { warnings, lines } = recorder();
+    // Item 0 finishes last and item 2 first: the printed line must still name item 0.
+    const delays = [30, 10, 0, 20];
+    const read = await readInOrder(delays, warnings, async (delay, recorder) => {
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (delay !== 20) recorder.add('corrupt-image', `item-${delay}`, 'bad');
+      return delay;
+    });
+    expect(read).toEqual(delays);
+    expect(lines).toEqual([
+      'warning[corrupt-image]: item-30: bad; skipped the image (further ones are counted)',
+    ]);
+    expect(warnings.count('corrupt-image')).toBe(3);
   });
 });
 
