@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readImageSize } from './image.js';
 import { imageIdsFor, type Dataset, type Sample } from './dataset.js';
 import { listFiles, readSplitFile } from './files.js';
-import { DataWarnings } from './warnings.js';
+import { DataWarnings, readInOrder } from './warnings.js';
 
 export interface FolderOptions {
   readonly dir: string;
@@ -42,16 +42,16 @@ export async function loadImageFolder(options: FolderOptions): Promise<Dataset> 
   }
   const stems = files.map((f) => f.replace(/\.[^.]+$/, ''));
   const ids = imageIdsFor(stems);
-  const read: (Sample | undefined)[] = [];
-  const chunk = 16;
-  for (let i = 0; i < files.length; i += chunk) {
-    const part = files.slice(i, i + chunk).map(async (file, k): Promise<Sample | undefined> => {
+  const read = await readInOrder(
+    files.map((file, k) => ({ file, k })),
+    warnings,
+    async ({ file, k }, recorder): Promise<Sample | undefined> => {
       const path = join(options.dir, file);
       try {
         const size = await readImageSize(path);
         return {
-          key: stems[i + k],
-          imageId: ids[i + k],
+          key: stems[k],
+          imageId: ids[k],
           imagePath: path,
           ...size,
           boxes: new Float64Array(0),
@@ -59,12 +59,11 @@ export async function loadImageFolder(options: FolderOptions): Promise<Dataset> 
           crowd: new Uint8Array(0),
         };
       } catch (error) {
-        warnings.add('corrupt-image', path, (error as Error).message);
+        recorder.add('corrupt-image', path, (error as Error).message);
         return undefined;
       }
-    });
-    read.push(...(await Promise.all(part)));
-  }
+    },
+  );
   return {
     name: options.name ?? options.dir,
     labelled: false,

@@ -63,7 +63,8 @@ export class BatchProducer {
     checkLoaderConfig(config);
   }
 
-  private async load(index: number): Promise<RgbImage | undefined> {
+  /** Decodes one sample; a failure is returned as its message and reported by the caller, in order. */
+  private async load(index: number): Promise<RgbImage | { failure: string } | undefined> {
     if (this.bad.has(index)) return undefined;
     const sample = this.config.dataset.samples[index];
     try {
@@ -76,12 +77,7 @@ export class BatchProducer {
       return image;
     } catch (error) {
       this.bad.add(index);
-      this.warnings.add(
-        'corrupt-image',
-        sample.imagePath,
-        error instanceof Error ? error.message : String(error),
-      );
-      return undefined;
+      return { failure: error instanceof Error ? error.message : String(error) };
     }
   }
 
@@ -121,7 +117,11 @@ export class BatchProducer {
         const images = await Promise.all(Array.from(want, (i) => this.load(i)));
         want.forEach((sampleIndex, k) => {
           const image = images[k];
-          if (image !== undefined) taken.push(this.makeSample(sampleIndex, image, epoch));
+          if (image === undefined) return;
+          if ('failure' in image) {
+            const path = config.dataset.samples[sampleIndex].imagePath;
+            this.warnings.add('corrupt-image', path, image.failure);
+          } else taken.push(this.makeSample(sampleIndex, image, epoch));
         });
       }
       if (taken.length === 0 || (config.dropLast && taken.length < config.batchSize)) break;
