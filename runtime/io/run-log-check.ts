@@ -135,6 +135,7 @@ function checkStep(o: Json): StepRecord {
     wallSeconds: finite(o, 'wallSeconds', ''),
     lr: measured(o.lr, 'lr'),
     losses,
+    ...(o.gradNorm === undefined ? {} : { gradNorm: measured(o.gradNorm, 'gradNorm') }),
     imagesPerSecond: measured(o.imagesPerSecond, 'imagesPerSecond'),
     timeShare: {
       data: part('data'),

@@ -82,6 +82,11 @@ export interface StepRecord {
    * objective is their sum; the report plots each term and the sum.
    */
   readonly losses: Readonly<Record<string, number>>;
+  /**
+   * The global L2 norm of the gradients before clipping (absent in logs written before it was
+   * recorded); a run that diverges or stops learning usually shows it here first.
+   */
+  readonly gradNorm?: number;
   readonly imagesPerSecond: number;
   readonly timeShare: StepTimeShare;
 }

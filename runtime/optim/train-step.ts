@@ -43,7 +43,7 @@ export interface TracedTrainStep {
 /**
  * The update half of a traced step, recorded in the loss's trace: gradients of `loss` for `params`
  * (autodiff, honouring the trace's stop-gradients and custom VJPs), optional clipping by global
- * norm, then one optimizer step. Returns the (clipped) gradients too. `state` holds statePerParam(optimizer) tensors per parameter.
+ * norm, then one optimizer step. Returns the (clipped) gradients and, when clipping, the norm before it too. `state` holds statePerParam(optimizer) tensors per parameter.
  */
 export function optimizerUpdate(
   loss: Tensor,
@@ -52,9 +52,24 @@ export function optimizerUpdate(
   lr: Tensor,
   step: Tensor,
   spec: { readonly optimizer: OptimizerSpec; readonly clipNorm?: number },
-): { readonly grads: Tensor[]; readonly newParams: Tensor[]; readonly newState: Tensor[] } {
+): {
+  readonly grads: Tensor[];
+  /**
+   * With clipping, the global L2 norm of the gradients before clipping (what the log records, as
+   * mmdet logs `grad_norm` only with `grad_clip`): clipping computes it anyway, while computing it
+   * without would add a reduction kernel per parameter to every step.
+   */
+  readonly gradNorm: Tensor | undefined;
+  readonly newParams: Tensor[];
+  readonly newState: Tensor[];
+} {
   let grads = gradients(loss, params);
-  if (spec.clipNorm !== undefined) grads = clipGradNorm(grads, spec.clipNorm).grads;
+  let gradNorm: Tensor | undefined;
+  if (spec.clipNorm !== undefined) {
+    const clipped = clipGradNorm(grads, spec.clipNorm);
+    grads = clipped.grads;
+    gradNorm = clipped.totalNorm;
+  }
   const o = spec.optimizer;
   const newParams: Tensor[] = [];
   const newState: Tensor[] = [];
@@ -69,7 +84,7 @@ export function optimizerUpdate(
       newState.push(r.state.m, r.state.v);
     }
   });
-  return { grads, newParams, newState };
+  return { grads, gradNorm, newParams, newState };
 }
 
 function statePerParam(o: OptimizerSpec): number {

@@ -1,6 +1,7 @@
 // The plots of one run (runtime/report: run log → these plots → HTML report, or PNG/SVG files for
 // the docs with `alignc report --plots DIR`). Per stage: every loss term and their sum against
-// step, the learning rate, and the COCO AP curves of its evaluations.
+// step, the learning rate, the gradient norm before clipping (logs that record it), and the COCO
+// AP curves of its evaluations.
 
 import type { RunLog } from '../io/run-log-reader.js';
 import type { EvalRecord, StepRecord } from '../io/run-log.js';
@@ -121,6 +122,29 @@ export function runPlots(log: RunLog, options: RunPlotOptions = {}): NamedPlot[]
           height: 220,
         }),
       });
+      const norms = steps.flatMap((s) =>
+        s.gradNorm === undefined ? [] : [{ x: s.step, y: s.gradNorm }],
+      );
+      if (norms.length > 0)
+        plots.push({
+          id: `${id}-grad-norm`,
+          stage,
+          plot: linePlot({
+            title: `${stage}: gradient norm before clipping`,
+            xLabel: 'step',
+            yLabel: '‖g‖₂',
+            yScale: 'log',
+            series: [
+              {
+                name: 'grad norm',
+                colour: seriesColour(0),
+                points: norms,
+              },
+            ],
+            width,
+            height: 220,
+          }),
+        });
     }
     if (evals.length > 0)
       plots.push({

@@ -39,6 +39,8 @@ export interface StepContext {
 export interface StepResult {
   /** Each loss term as it enters the objective. */
   readonly losses: Readonly<Record<string, number>>;
+  /** The global L2 norm of the gradients before clipping, where the step computes it. */
+  readonly gradNorm?: number;
   readonly images: number;
   readonly seconds: {
     readonly data: number;
@@ -235,6 +237,7 @@ export async function runStage<B>(
           wallSeconds: clock(),
           lr,
           losses: result.losses,
+          ...(result.gradNorm === undefined ? {} : { gradNorm: result.gradNorm }),
           imagesPerSecond: ips,
           timeShare: {
             data: dataSeconds / total,

@@ -60,6 +60,8 @@ export interface TracedStep {
   readonly stateNames: readonly string[];
   /** Names of the extra outputs the forward function recorded, in output order. */
   readonly extraNames: readonly string[];
+  /** Whether the gradient norm before clipping is an output (steps that clip). */
+  readonly logsGradNorm: boolean;
 }
 
 /** The optimizer's state slots per parameter, named as PyTorch's optimizer state. */
@@ -115,7 +117,14 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
         );
     const total = entries.map(([, t]) => t).reduce((a, b) => a.add(b));
     const list = [...params.values()];
-    const { grads, newParams, newState } = optimizerUpdate(total, list, state, lr, step, spec);
+    const { grads, gradNorm, newParams, newState } = optimizerUpdate(
+      total,
+      list,
+      state,
+      lr,
+      step,
+      spec,
+    );
     const emaList = [...ema.values()];
     const newEma = spec.ema ? newParams.map((p, i) => emaUpdate(emaList[i], p, momentum)) : [];
     return {
@@ -123,10 +132,12 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
       names: entries.map(([n]) => n),
       updated: [...newParams, ...newState, ...newEma],
       grads,
+      gradNorm,
     };
   });
   const extraNames = [...extras.keys()];
-  const all = [...out.losses, ...out.updated, ...out.grads, ...extras.values()];
+  const norms = out.gradNorm === undefined ? [] : [out.gradNorm];
+  const all = [...out.losses, ...out.updated, ...out.grads, ...norms, ...extras.values()];
   const { graph, bindings } = trace.extract(
     all.map((t) => t.id),
     placeholders.map((t) => t.id),
@@ -137,8 +148,12 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
   const nGrad = out.grads.length;
   const phased = splitPhases(graph, [
     // Extra outputs are functions of forward values, so the forward phase makes them.
-    { name: 'forward', outputs: [...range(0, nLoss), ...range(nLoss + nUpd + nGrad, extras.size)] },
-    { name: 'backward', outputs: range(nLoss + nUpd, out.grads.length) },
+    {
+      name: 'forward',
+      outputs: [...range(0, nLoss), ...range(nLoss + nUpd + nGrad + norms.length, extras.size)],
+    },
+    // The gradients, and their norm before clipping where the step clips.
+    { name: 'backward', outputs: range(nLoss + nUpd, nGrad + norms.length) },
     { name: 'update', outputs: range(nLoss, nUpd) },
   ]);
   return {
@@ -148,6 +163,7 @@ export function traceStep(spec: TracedStepSpec): TracedStep {
     paramNames,
     stateNames,
     extraNames,
+    logsGradNorm: norms.length > 0,
   };
 }
 
@@ -166,6 +182,8 @@ export interface StepValues {
 
 export interface StepOutputs {
   readonly losses: Record<string, number>;
+  /** The global L2 norm of the gradients before clipping, in steps that clip. */
+  readonly gradNorm?: number;
   readonly params: Map<string, TensorData>;
   readonly state: Map<string, TensorData>;
   readonly ema: Map<string, TensorData>;
@@ -183,6 +201,7 @@ export interface StepOutputs {
 export function stepResultOf(out: StepOutputs, images: number, dataSeconds: number): StepResult {
   return {
     losses: out.losses,
+    ...(out.gradNorm === undefined ? {} : { gradNorm: out.gradNorm }),
     images,
     seconds: {
       data: dataSeconds,
@@ -226,12 +245,15 @@ export async function runTracedStep(
   const p = traced.paramNames.length;
   const s = traced.stateNames.length;
   const rest = run.outputs.slice(nLoss);
-  // After the losses: parameters, optimizer state, EMA, one gradient per parameter, then extras.
-  const extraValues = rest.slice(p + s + (spec.ema ? p : 0) + p);
+  // After the losses: parameters, optimizer state, EMA, one gradient per parameter, …
+  // … then the gradient norm before clipping (steps that clip), then extras.
+  const gradNormAt = p + s + (spec.ema ? p : 0) + p;
+  const extraValues = rest.slice(gradNormAt + (traced.logsGradNorm ? 1 : 0));
   const losses: Record<string, number> = {};
   traced.lossNames.forEach((n, i) => (losses[n] = run.outputs[i].data[0]));
   return {
     losses,
+    ...(traced.logsGradNorm ? { gradNorm: rest[gradNormAt].data[0] } : {}),
     params: new Map(traced.paramNames.map((n, i) => [n, rest[i]])),
     state: new Map(traced.stateNames.map((n, i) => [n, rest[p + i]])),
     ema: spec.ema ? new Map(traced.paramNames.map((n, i) => [n, rest[p + s + i]])) : new Map(),

@@ -97,6 +97,25 @@ describe('run report', () => {
     expect(html).not.toMatch(/<script|<link|@import|url\(|src="(?!data:)|href=/i);
   });
 
+  it('plots the gradient norm of the stages whose steps log it', async () => {
+    const copy = join(dir, 'with-grad-norm');
+    cpSync(FIXTURE, copy, { recursive: true });
+    const lines = rawRecords.map((r) => {
+      const record = r as { kind: string; stage?: string; step?: number };
+      return JSON.stringify(
+        record.kind === 'step' && record.stage === 'finetune'
+          ? { ...record, gradNorm: 10 / record.step! }
+          : record,
+      );
+    });
+    writeFileSync(join(copy, 'log.jsonl'), lines.join('\n') + '\n');
+    const { html, warnings } = await buildRunReport(copy);
+    expect(warnings).toEqual([]);
+    expect(html).toContain('<figure id="plot-finetune-grad-norm">');
+    expect(html).toContain('finetune: gradient norm before clipping');
+    expect(html).not.toContain('plot-box_domain-grad-norm');
+  });
+
   it('draws a box on the scaled image in the category colour', async () => {
     const image = join(FIXTURE, 'images/BloodImage_00000.jpg');
     const box = [259, 176, 491, 376] as const; // the WBC of BloodImage_00000 (VOC 260,177..491,376)

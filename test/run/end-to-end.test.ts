@@ -74,8 +74,11 @@ describe('alignc run, tiny default pipeline', () => {
     ]);
     expect(Object.keys(log.steps[0].losses).sort()).toEqual(['contrast', 'regression']);
     expect(Object.keys(log.steps[3].losses).sort()).toEqual(['cls', 'reg']);
-    for (const s of log.steps)
+    for (const s of log.steps) {
       for (const v of Object.values(s.losses)) expect(Number.isFinite(v)).toBe(true);
+      // No stage of this pipeline clips, so no step computes a gradient norm.
+      expect(s.gradNorm).toBeUndefined();
+    }
     // pretrain: periodic checkpoints at 1 and 2 (2 is also the end), finetune: its end.
     expect(log.checkpoints.map((c) => `${c.stage}:${c.step}`)).toEqual([
       'pretrain:1',

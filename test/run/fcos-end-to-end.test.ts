@@ -145,6 +145,11 @@ describe('alignc run, tiny FCOS pipeline', () => {
     expect(Object.keys(log.steps[3].losses).sort()).toEqual(['box', 'centerness', 'cls']);
     for (const s of log.steps)
       for (const v of Object.values(s.losses)) expect(Number.isFinite(v)).toBe(true);
+    // Fine-tuning clips at 35, so its steps log the gradient norm before clipping; pre-training
+    // does not clip and logs none.
+    for (const s of log.steps)
+      if (s.stage === 'finetune') expect(s.gradNorm).toBeGreaterThan(0);
+      else expect(s.gradNorm).toBeUndefined();
     expect(log.evals).toHaveLength(1);
     const ev = log.evals[0];
     expect(ev).toMatchObject({ stage: 'finetune', step: 2, split: 'cells_val' });
