@@ -31,7 +31,7 @@ const KERNEL_BOUNDS: Record<string, number> = {
   softmax_ce: 12,
   bce_with_logits: 8,
   centerness_loss: 10,
-  box_infonce: 64,
+  box_infonce: 56,
 };
 
 function lossGraph(name: string) {
