@@ -161,6 +161,8 @@ function planOnce(graph: Graph, extra: ReadonlySet<NodeId>): FusionPlan {
   const { live, uses } = liveUses(graph);
   const outputs = new Set(graph.outputs);
   const materialized = new Set<NodeId>();
+  /** Broadcasts of a materialised source, inlined everywhere: they count as leaves, as buffers do. */
+  const leafViews = new Set<NodeId>();
   /** Distinct nodes a kernel computes to produce `id` inlined (itself included), up to the budget. */
   const inlinedSize = (id: NodeId): number => {
     const seen = new Set<NodeId>();
@@ -169,7 +171,8 @@ function planOnce(graph: Graph, extra: ReadonlySet<NodeId>): FusionPlan {
       const n = stack.pop()!;
       if (seen.has(n)) continue;
       seen.add(n);
-      for (const i of graph.nodes[n].inputs) if (!materialized.has(i)) stack.push(i);
+      for (const i of graph.nodes[n].inputs)
+        if (!materialized.has(i) && !leafViews.has(i)) stack.push(i);
     }
     return seen.size;
   };
@@ -190,6 +193,19 @@ function planOnce(graph: Graph, extra: ReadonlySet<NodeId>): FusionPlan {
     if (users.every((u) => inlines(graph.nodes[u]))) {
       if (users.length === 1) continue;
       if ((users.length - 1) * inlinedSize(node.id) <= RECOMPUTE_BUDGET) continue;
+      // A broadcast is index arithmetic over a smaller tensor: materialise that tensor (e.g. a
+      // per-row [N, 1] vector) and recompute the broadcast in each user, instead of writing and
+      // reading the broadcast [N, M] matrix (box_infonce's per-row logsumexp fed eight users).
+      const source = node.inputs[0];
+      if (
+        node.op === 'broadcast' &&
+        users.length - 1 <= RECOMPUTE_BUDGET &&
+        graph.nodes[source].shape.reduce((a, b) => a * b, 1) < node.shape.reduce((a, b) => a * b, 1)
+      ) {
+        materialized.add(source);
+        leafViews.add(node.id);
+        continue;
+      }
     }
     materialized.add(node.id);
   }
