@@ -4,14 +4,18 @@
 // The cut is by dependency, not by recomputation: phase k holds the nodes the k-th group of
 // targets needs that no earlier phase computed; values crossing a cut are outputs of the phase that
 // makes them and inputs of the phases that use them. Constant leaves (fill, iota, literal) are
-// copied into every phase that uses them instead of crossing.
+// copied into every phase that uses them instead of crossing, and so are broadcast expansions of
+// smaller values (`expansions`), which are recomputed where they are used.
 // Flow: Tensor API → IR (one traced step) → **phases** → Backend.
 
 import type { Graph, Node, NodeId, NodeSpec } from '../../compiler/ir/index.js';
 import {
+  ELEMENTWISE_OPS,
   GraphBuilder,
+  MOVEMENT_OPS,
   reachableFrom,
   simplifyGraph,
+  sizeOf,
   verifyGraph,
 } from '../../compiler/ir/index.js';
 import type { TensorData } from '../cpu/tensor-data.js';
@@ -42,6 +46,29 @@ export interface PhasedGraph {
 const LEAF_OPS: ReadonlySet<Node['op']> = new Set<Node['op']>(['fill', 'iota', 'literal']);
 
 /**
+ * The nodes a later phase recomputes instead of receiving: elementwise and view nodes whose size
+ * comes from broadcasting smaller values (every operand is a leaf, a step input, smaller than the
+ * node, or itself such a node). Crossing them would write and read a large buffer made of a few
+ * small ones — box_infonce's [N, M] label masks are broadcasts of [N] labels — while recomputing
+ * is index arithmetic that fusion inlines. Nodes as large as an operand that is not (a conv's
+ * activation, a similarity matrix) still cross.
+ */
+function expansions(whole: Graph): boolean[] {
+  const expands = new Array<boolean>(whole.nodes.length).fill(false);
+  for (const node of whole.nodes) {
+    if (!ELEMENTWISE_OPS.has(node.op) && !MOVEMENT_OPS.has(node.op)) continue;
+    const size = sizeOf(node.shape);
+    expands[node.id] = node.inputs.every((i) => {
+      const input = whole.nodes[i];
+      return (
+        LEAF_OPS.has(input.op) || input.op === 'input' || expands[i] || sizeOf(input.shape) < size
+      );
+    });
+  }
+  return expands;
+}
+
+/**
  * Cuts `graph` into phases: `groups[k]` lists the positions in `graph.outputs` that phase k must
  * finish (every position belongs to the first group naming it; positions named by no group belong
  * to the last phase). Phase k computes what its group needs beyond phases 0..k−1.
@@ -70,16 +97,27 @@ export function splitPhases(
       if (isLive && owner[id] === -1) owner[id] = k;
     });
   });
-  // A value crosses when a node of a later phase (or the step's result) uses it.
+  // A value crosses when a node of a later phase (or the step's result) uses it; an expansion is
+  // recomputed there instead, from the values it is made of (which cross in its place).
+  const expands = expansions(whole);
   const usedLater = new Set<NodeId>();
-  for (const node of whole.nodes) {
-    for (const j of node.inputs) {
-      if (owner[j] !== owner[node.id] && !LEAF_OPS.has(whole.nodes[j].op)) usedLater.add(j);
+  const recomputed = new Set<NodeId>();
+  const cross = (j: NodeId) => {
+    if (LEAF_OPS.has(whole.nodes[j].op)) return;
+    if (!expands[j]) {
+      usedLater.add(j);
+      return;
     }
+    if (recomputed.has(j)) return;
+    recomputed.add(j);
+    whole.nodes[j].inputs.forEach(cross);
+  };
+  for (const node of whole.nodes) {
+    for (const j of node.inputs) if (owner[j] !== owner[node.id]) cross(j);
   }
   for (const o of whole.outputs) usedLater.add(o);
   const phases = groups.map((g, k) =>
-    buildPhase(whole, g.name, k, owner, usedLater, inputPosition),
+    buildPhase(whole, g.name, k, owner, usedLater, inputPosition, expands),
   );
   return { phases, outputs: whole.outputs, inputs: whole.inputs };
 }
@@ -91,6 +129,7 @@ function buildPhase(
   owner: readonly number[],
   usedLater: ReadonlySet<NodeId>,
   inputPosition: ReadonlyMap<NodeId, number>,
+  expands: readonly boolean[],
 ): Phase {
   const b = new GraphBuilder();
   const remap = new Map<NodeId, NodeId>();
@@ -105,6 +144,8 @@ function buildPhase(
       sources.push({ kind: 'input', index: inputPosition.get(j) as number });
     } else if (LEAF_OPS.has(node.op)) {
       id = b.add({ ...node, inputs: [] } as NodeSpec);
+    } else if (expands[j]) {
+      id = b.add({ ...node, inputs: node.inputs.map(operand) } as NodeSpec);
     } else {
       id = b.input(`v${j}`, node.shape, node.dtype);
       sources.push({ kind: 'value', node: j });
