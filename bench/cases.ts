@@ -9,6 +9,7 @@ import { capturedDispatchCase, dispatchOverheadCase } from './dispatch.js';
 import { frontendCase } from './frontend.js';
 import { elementwiseChainCase, reductionCase } from './fused.js';
 import type { BenchCase } from './harness.js';
+import { infonceCase } from './infonce.js';
 import { inferenceCase } from './inference.js';
 import { matmulCase } from './matmul.js';
 
@@ -31,6 +32,8 @@ export function benchCases(): BenchCase[] {
     frontendCase(),
     inferenceCase('cpu-reference'),
     inferenceCase('webgpu'),
+    infonceCase(512),
+    infonceCase(4096),
     boxStepCase(),
   ];
 }
