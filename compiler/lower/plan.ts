@@ -7,6 +7,7 @@
 // type travel with them, and the runner lowers them to IR per step. Flow: checked AST →
 // **compiler/lower (plan)** → runtime. `alignc compile --emit plan` prints it as JSON.
 
+import { dirname, resolve, sep } from 'node:path';
 import type * as A from '../../grammar/ast.js';
 import { builtins } from '../check/builtins/index.js';
 import { clauseSignatures } from '../check/builtins/stage.js';
@@ -14,6 +15,7 @@ import type { CheckedProgram } from '../check/index.js';
 import type { LoadedModule } from '../check/modules.js';
 import { showType, type AlignType } from '../check/types.js';
 import { formatSpan } from '../../runtime/errors.js';
+import { stdModulePath } from './functions.js';
 
 /** A configuration value: JSON data. */
 export type ConfigValue =
@@ -67,6 +69,12 @@ export interface ProgramPlan {
   readonly declarations: readonly DeclarationPlan[];
   readonly functions: readonly string[];
   readonly stages: readonly StagePlan[];
+}
+
+const STD_DIR = dirname(stdModulePath(['std', 'losses']));
+
+function isStdFile(file: string): boolean {
+  return resolve(file).startsWith(STD_DIR + sep);
 }
 
 /** Lowers the entry file of a checked program (which must have no diagnostics) to its plan. */
@@ -147,7 +155,12 @@ class ConfigEvaluator {
   /** A stage expression: its call structure where it is a call, with source text and type. */
   tensorExpr(e: A.Expr): ConfigValue {
     const type = this.program.types.get(e);
-    const base = { expr: this.source(e), type: type ? showType(type) : 'unknown' };
+    const own = this.ownFunctionCalls(e);
+    const base = {
+      expr: this.source(e),
+      type: type ? showType(type) : 'unknown',
+      ...(own.length === 0 ? {} : { ownFunctions: own }),
+    };
     if (e.kind !== 'Call' || e.callee.kind !== 'Name') return base;
     return {
       ...base,
@@ -156,6 +169,68 @@ class ConfigEvaluator {
         e.args.map((a, i) => [a.name?.name ?? String(i), this.argValue(a.value)]),
       ),
     };
+  }
+
+  /**
+   * The functions outside pipelines/std that `e` calls, as `name (file:line:col)` of their
+   * definitions: the runner executes its stage kinds with std's functions, so it must refuse these
+   * rather than run std's namesakes (a pipeline may define its own `box_infonce`).
+   */
+  ownFunctionCalls(e: A.Expr): string[] {
+    const found = new Set<string>();
+    const visit = (x: A.Expr): void => {
+      switch (x.kind) {
+        case 'Call': {
+          const definition = this.definitionOf(x.callee);
+          if (definition !== undefined && !isStdFile(definition.file))
+            found.add(`${this.source(x.callee)} (${definition.at})`);
+          visit(x.callee);
+          x.args.forEach((a) => visit(a.value));
+          return;
+        }
+        case 'List':
+          return x.items.forEach(visit);
+        case 'Paren':
+          return visit(x.inner);
+        case 'Unary':
+        case 'Cast':
+          return visit(x.operand);
+        case 'Binary':
+          visit(x.left);
+          return visit(x.right);
+        case 'Index':
+          visit(x.target);
+          return x.indices.forEach(visit);
+        case 'Member':
+          return visit(x.target);
+        case 'Reduce':
+          return visit(x.body);
+        case 'Number':
+        case 'String':
+        case 'Bool':
+        case 'Name':
+          return;
+        default:
+          return x satisfies never;
+      }
+    };
+    visit(e);
+    return [...found];
+  }
+
+  /** Where the function `callee` names (a name, or `module.name`) is defined, if it is one. */
+  definitionOf(callee: A.Expr): { file: string; at: string } | undefined {
+    if (callee.kind === 'Name') {
+      const symbol = this.program.symbols.get(callee);
+      if (symbol?.kind !== 'fn') return undefined;
+      return { file: symbol.file, at: formatSpan(symbol.decl.name.span) };
+    }
+    if (callee.kind === 'Member' && callee.target.kind === 'Name') {
+      const symbol = this.program.symbols.get(callee.target);
+      if (symbol?.kind !== 'module') return undefined;
+      return { file: symbol.file, at: symbol.file };
+    }
+    return undefined;
   }
 
   argValue(e: A.Expr): ConfigValue {

@@ -246,7 +246,31 @@ export function boxDomainBranchesOf(
 }
 
 /** Reads one stage of the plan; `emaNames` are the declared `ema(…)` detectors. */
+/**
+ * The stage the runner recognised, refused when one of its steps calls a function defined outside
+ * pipelines/std (the plan lists them per expression): the runner recognises its stage kinds by the
+ * std functions they call and executes its own lowering of those, so the pipeline's function
+ * would silently not run — a pipeline's own `fn box_infonce` would be replaced by std's. Such
+ * functions run in `alignc grad` and `alignc check-grad`.
+ */
 export function stageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): StageSpec {
+  const spec = recognisedStageSpecOf(stage, emaNames);
+  for (const step of stage.steps) {
+    if (step.op === 'clause') continue;
+    const v = step.value;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) continue;
+    const own = (v as Readonly<Record<string, ConfigValue>>).ownFunctions;
+    if (!Array.isArray(own) || own.length === 0) continue;
+    throw new RunUnsupportedError(
+      `${step.op} ${step.name}: calls ${own.join(', ')}, defined by this pipeline; alignc run executes this ${spec.kind} stage with its own lowering of the std functions it calls (pipelines/std), so yours would not run`,
+      step.at,
+      'call the std functions; `alignc check-grad FILE --fn NAME` and `alignc grad` run your function',
+    );
+  }
+  return spec;
+}
+
+function recognisedStageSpecOf(stage: StagePlan, emaNames: ReadonlySet<string>): StageSpec {
   const r = new ConfigReader(`stage ${stage.name}`, stage.at);
   const clauses = new Map<string, Clause>();
   const views: Extract<StepPlan, { op: 'view' }>[] = [];

@@ -2,7 +2,8 @@
 // located refusals print as one message with exit status 1, and nothing is written for them.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../runtime/package-root.js';
@@ -32,6 +33,29 @@ describe('alignc run (executable)', () => {
     );
     expect(r.stderr).not.toContain('    at ');
     expect(existsSync(out)).toBe(false);
+  });
+
+  it("refuses a stage that calls the pipeline's own namesake of a std loss, naming both places", () => {
+    // The pipeline imports its own copy of std.losses: a runner that recognised `box_infonce` by
+    // name would silently run std's function instead of this one.
+    const dir = mkdtempSync(join(tmpdir(), 'alignc-own-loss-'));
+    try {
+      const std = readFileSync(join(root, 'pipelines', 'std', 'losses.align'), 'utf8');
+      writeFileSync(join(dir, 'my-losses.align'), std);
+      const pipeline = readFileSync(join(root, 'pipelines', 'bccd-default.align'), 'utf8');
+      expect(pipeline).toContain('use std.losses\n');
+      const file = join(dir, 'own.align');
+      writeFileSync(file, pipeline.replace('use std.losses\n', 'use "my-losses.align"\n'));
+      const out = join(dir, 'run');
+      const r = alignc(['run', file, '--out', out]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(
+        /own\.align:\d+:\d+: error\[E_RUN_UNSUPPORTED\]: loss contrast: calls box_infonce \(.*my-losses\.align:\d+:\d+\), defined by this pipeline/,
+      );
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('names a bad override and a missing file', () => {
