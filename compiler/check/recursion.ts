@@ -3,44 +3,16 @@
 // Runs after a module's functions are checked, on the resolved call graph.
 
 import type * as A from '../../grammar/ast.js';
+import { callsIn } from '../../grammar/ast-walk.js';
 import type { CheckState } from './state.js';
 
 /** Calls every function of `fn` in its body (including inside comprehensions and backward blocks). */
 export function calledFunctions(fn: A.FnDecl, state: CheckState): A.FnDecl[] {
   const out: A.FnDecl[] = [];
   const visit = (e: A.Expr): void => {
-    switch (e.kind) {
-      case 'Number':
-      case 'String':
-      case 'Bool':
-      case 'Name':
-        return;
-      case 'List':
-        return e.items.forEach(visit);
-      case 'Paren':
-        return visit(e.inner);
-      case 'Unary':
-        return visit(e.operand);
-      case 'Binary':
-        visit(e.left);
-        return visit(e.right);
-      case 'Call': {
-        const callee = e.callee.kind === 'Name' ? state.symbols.get(e.callee) : undefined;
-        if (callee?.kind === 'fn') out.push(callee.decl);
-        visit(e.callee);
-        return e.args.forEach((a) => visit(a.value));
-      }
-      case 'Index':
-        visit(e.target);
-        return e.indices.forEach(visit);
-      case 'Member':
-        return visit(e.target);
-      case 'Reduce':
-        return visit(e.body);
-      case 'Cast':
-        return visit(e.operand);
-      default:
-        return e satisfies never;
+    for (const call of callsIn(e)) {
+      const callee = call.callee.kind === 'Name' ? state.symbols.get(call.callee) : undefined;
+      if (callee?.kind === 'fn') out.push(callee.decl);
     }
   };
   for (const s of fn.body) {

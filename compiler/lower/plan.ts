@@ -9,6 +9,7 @@
 
 import { dirname, resolve, sep } from 'node:path';
 import type * as A from '../../grammar/ast.js';
+import { callsIn } from '../../grammar/ast-walk.js';
 import { builtins } from '../check/builtins/index.js';
 import { clauseSignatures } from '../check/builtins/stage.js';
 import type { CheckedProgram } from '../check/index.js';
@@ -178,43 +179,11 @@ class ConfigEvaluator {
    */
   ownFunctionCalls(e: A.Expr): string[] {
     const found = new Set<string>();
-    const visit = (x: A.Expr): void => {
-      switch (x.kind) {
-        case 'Call': {
-          const definition = this.definitionOf(x.callee);
-          if (definition !== undefined && !isStdFile(definition.file))
-            found.add(`${this.source(x.callee)} (${definition.at})`);
-          visit(x.callee);
-          x.args.forEach((a) => visit(a.value));
-          return;
-        }
-        case 'List':
-          return x.items.forEach(visit);
-        case 'Paren':
-          return visit(x.inner);
-        case 'Unary':
-        case 'Cast':
-          return visit(x.operand);
-        case 'Binary':
-          visit(x.left);
-          return visit(x.right);
-        case 'Index':
-          visit(x.target);
-          return x.indices.forEach(visit);
-        case 'Member':
-          return visit(x.target);
-        case 'Reduce':
-          return visit(x.body);
-        case 'Number':
-        case 'String':
-        case 'Bool':
-        case 'Name':
-          return;
-        default:
-          return x satisfies never;
-      }
-    };
-    visit(e);
+    for (const call of callsIn(e)) {
+      const definition = this.definitionOf(call.callee);
+      if (definition !== undefined && !isStdFile(definition.file))
+        found.add(`${this.source(call.callee)} (${definition.at})`);
+    }
     return [...found];
   }
 
