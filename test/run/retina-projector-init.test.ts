@@ -7,11 +7,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { DenseDetector } from '../../runtime/models/detector.js';
-import { fpnForLevels } from '../../runtime/models/fpn.js';
-import { ResNet } from '../../runtime/models/resnet.js';
 import { RetinaHead } from '../../runtime/models/retina-head.js';
 import { ParameterBinding } from '../../runtime/nn/binding.js';
-import { Rng } from '../../runtime/rng.js';
+import { moduleRetinaNet } from '../train/module-retinanet.js';
 import { widenNarrowProjector } from '../../runtime/run/projector-widening.js';
 import { Tensor, withTrace } from '../../runtime/tensor/tensor.js';
 import { Trace } from '../../runtime/tensor/trace.js';
@@ -20,20 +18,7 @@ const DIM = 8;
 const ANCHORS = 3;
 
 function model(): DenseDetector<RetinaHead> {
-  const backbone = new ResNet({ depth: 18, widthMultiplier: 1 / 16, outIndices: [1, 2, 3] });
-  const neck = fpnForLevels({
-    inChannels: backbone.outChannels,
-    inputLevels: [3, 4, 5],
-    levels: [3, 4],
-    outChannels: 16,
-  });
-  const head = new RetinaHead({
-    inChannels: 16,
-    stackedConvs: 1,
-    numAnchors: ANCHORS,
-    classifier: { kind: 'projector', dim: DIM, hiddenChannels: 32 },
-  });
-  return new DenseDetector(backbone, neck, head).initialize(Rng.fromSeed(5));
+  return moduleRetinaNet({ channels: 16, embedDim: DIM, seed: 5 });
 }
 
 /** FPN-shaped inputs with values in [-1, 1) from a fixed LCG. */

@@ -5,8 +5,6 @@
 
 import { describe, expect, it } from 'vitest';
 import { DenseDetector } from '../../runtime/models/detector.js';
-import { fpnForLevels } from '../../runtime/models/fpn.js';
-import { ResNet } from '../../runtime/models/resnet.js';
 import { RetinaHead } from '../../runtime/models/retina-head.js';
 import { Rng } from '../../runtime/rng.js';
 import { cpuReferenceBackend } from '../../runtime/tensor/backend.js';
@@ -17,29 +15,15 @@ import {
 } from '../../runtime/train/box-domain-step.js';
 import { LoweredLoss } from '../../runtime/train/lowered-loss.js';
 import { boxDomainDetectorOf } from '../../runtime/train/module-detector.js';
+import { moduleRetinaNet } from './module-retinanet.js';
 import { syntheticBatch, TINY_MATCHING } from './tiny-detector.js';
 
 function model(): DenseDetector<RetinaHead> {
-  const backbone = new ResNet({ depth: 18, widthMultiplier: 1 / 16, outIndices: [1, 2, 3] });
-  const neck = fpnForLevels({
-    inChannels: backbone.outChannels,
-    inputLevels: [3, 4, 5],
-    levels: [3, 4],
-    outChannels: 8,
-  });
-  // A wide projector hidden layer: at width 8 a location whose ReLU hidden vector is all zero
-  // (and the zero-initialised bias) would give an exactly-zero embedding (see docs/training.md).
-  const head = new RetinaHead({
-    inChannels: 8,
-    stackedConvs: 1,
-    numAnchors: 3,
-    classifier: { kind: 'projector', dim: 8, hiddenChannels: 32 },
-  });
-  const det = new DenseDetector(backbone, neck, head).initialize(Rng.fromSeed(3));
+  const det = moduleRetinaNet({ channels: 8, embedDim: 8, seed: 3 });
   // RetinaNet's Normal(0.01) head init at width 8 makes the embeddings ~1e-4 long; the normalised
   // contrastive loss is scale-free, so its gradients are ~1e4 and even lr 1e-5 overshoots. With
   // the conv weights ×10 (zero biases, ReLU: the same loss value) lr 0.01 is a small step.
-  for (const { parameter } of head.state())
+  for (const { parameter } of det.head.state())
     if (parameter.shape.length === 4) parameter.value = parameter.value!.map((v) => v * 10);
   return det;
 }
